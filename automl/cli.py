@@ -1,0 +1,98 @@
+"""The ``automl`` command: a Hydra app whose every job is one study, and leaderboards at the end.
+
+Jobs never raise for a user's mistake: they print it, record it next to their outputs and return, so
+that one bad job in a sweep cannot stop the others or lose their results. The ``WriteLeaderboards``
+callback then builds the sweep's leaderboards from the storage and exits non-zero if any job failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import hydra
+import optuna
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from automl import config, leaderboard
+from automl.errors import UserError
+from automl.plugins import registry
+from automl.storage import default_url, open_storage, redact
+from automl.study import run
+
+log = logging.getLogger("automl")
+RESULT_FILE = "result.json"
+
+
+def _job(cfg: DictConfig) -> dict[str, Any]:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    out = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        summary = run(config.experiment(cfg))
+    except UserError as error:
+        print(f"automl: error: {error}", file=sys.stderr, flush=True)
+        record: dict[str, Any] = {"error": str(error)}
+    else:
+        record = asdict(summary)
+        test = "-" if summary.test_score is None else f"{summary.test_score:.4f}"
+        val = "-" if summary.val_score is None else f"{summary.val_score:.4f}"
+        log.info(
+            "%s · %s · seed %s: %d trials (%d failed), validation %s %s, test %s",
+            summary.dataset, summary.model, summary.seed, summary.complete, summary.failed,
+            summary.metric, val, test,
+        )  # fmt: skip
+    (out / RESULT_FILE).write_text(json.dumps(record, indent=1))
+    return record
+
+
+class WriteLeaderboards(Callback):
+    """Builds the leaderboards of a run or sweep from the storage, once every job has finished."""
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._finish(config, [Path(config.hydra.run.dir) / RESULT_FILE])
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._finish(config, sorted(Path(config.hydra.sweep.dir).glob(f"*/{RESULT_FILE}")))
+
+    def _finish(self, cfg: DictConfig, files: list[Path]) -> None:
+        records = [json.loads(f.read_text()) for f in files if f.is_file()]
+        studies = [r["study"] for r in records if "study" in r]
+        errors = [r["error"] for r in records if "error" in r]
+        if studies:
+            url = cfg.storage or default_url(cfg.output_dir)
+            boards = leaderboard.rank(leaderboard.rows(open_storage(url), studies))
+            paths = leaderboard.write(boards, cfg.leaderboard.dir, redact(url))
+            if cfg.leaderboard.show:
+                for (dataset, metric), board in boards.items():
+                    print(f"\n{dataset} · {metric}\n{leaderboard.render(board)}")
+            print(f"\nleaderboards: {', '.join(str(p) for p in paths if p.suffix == '.md')}")
+        if errors:
+            print(f"automl: {len(errors)} of {len(records)} jobs failed:", file=sys.stderr)
+            for error in errors:
+                print(f"  {error}", file=sys.stderr)
+            sys.exit(2)
+
+
+_hydra_main = hydra.main(version_base="1.3", config_path="pkg://automl.conf", config_name="config")(
+    _job
+)
+
+
+def main() -> None:
+    """Entry point: load plugins, offer their models and datasets to Hydra, run the app."""
+    try:
+        config.store(registry())
+    except UserError as error:  # e.g. two plugins registering the same name
+        print(f"automl: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The config schema, and config nodes generated from what plugins register.
+
+Every registered model becomes a choice ``model=<name>`` whose ``params`` list each hyperparameter
+(its fixed value, or ``search``) and whose ``space`` lists each range, so any of them can be changed
+from the command line without ``+``. Every dataset becomes ``dataset=<name>`` with its options. The
+plugin's own declaration is the single source of truth; nothing about a model is repeated in YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+from automl.data import SplitConfig
+from automl.registry import Registry
+from automl.space import SEARCH, to_config
+from automl.storage import default_url
+from automl.study import Experiment
+
+
+@dataclass
+class SearchSchema:
+    n_trials: int = 20  # trials per study, counting those a previous run left in the storage
+    timeout: float | None = None  # seconds of search per study, summed over runs; null: no limit
+
+
+@dataclass
+class SplitSchema:
+    test_size: float = 0.2  # share held out for testing when the dataset has no test split
+    stratify: bool = True  # stratify classification splits by class
+
+
+@dataclass
+class ValidationSchema:
+    method: str = "holdout"  # holdout or cv
+    size: float = 0.2  # holdout: share of the development rows used for validation
+    folds: int = 5  # cv: number of folds
+
+
+@dataclass
+class LeaderboardSchema:
+    dir: str = "leaderboards"  # where the CSV and Markdown leaderboards go
+    show: bool = True  # print them in the terminal
+
+
+@dataclass
+class Schema:
+    dataset: Any = MISSING
+    model: Any = MISSING
+    search: SearchSchema = field(default_factory=SearchSchema)
+    sampler: Any = MISSING
+    pruner: Any = MISSING
+    validation: ValidationSchema = field(default_factory=ValidationSchema)
+    split: SplitSchema = field(default_factory=SplitSchema)
+    leaderboard: LeaderboardSchema = field(default_factory=LeaderboardSchema)
+    seed: int = 0
+    metric: str = "auto"
+    output_dir: str = "results"
+    storage: str | None = None
+    threads: int = 0
+    progress: bool = True
+
+
+def store(registry: Registry) -> None:
+    """Put the schema and one node per registered model and dataset into Hydra's ConfigStore."""
+    cs = ConfigStore.instance()
+    cs.store(name="automl_schema", node=Schema)
+    for model in registry.models():
+        params = {name: SEARCH for name in model.space}
+        params.update(model.defaults)
+        space = {name: to_config(p) for name, p in model.space.items()}
+        cs.store(
+            group="model", name=model.name, node={"name": model.name, "params": params, "space": space}
+        )
+    for dataset in registry.datasets():
+        cs.store(group="dataset", name=dataset.name, node={"name": dataset.name, **dataset.options})
+
+
+def experiment(cfg: Any) -> Experiment:
+    """The plain values of one job's composed config."""
+    c: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)  # type: ignore[assignment]
+    dataset = dict(c["dataset"])
+    model = c["model"]
+    validation = c["validation"]
+    return Experiment(
+        dataset=dataset.pop("name"),
+        dataset_options=dataset,
+        model=model["name"],
+        params=model.get("params", {}),
+        space=model.get("space", {}),
+        metric=c["metric"],
+        split=SplitConfig(
+            test_size=c["split"]["test_size"],
+            stratify=c["split"]["stratify"],
+            validation=validation["method"],
+            validation_size=validation["size"],
+            folds=validation["folds"],
+            seed=c["seed"],
+        ),
+        seed=c["seed"],
+        n_trials=c["search"]["n_trials"],
+        timeout=c["search"]["timeout"],
+        threads=c["threads"],
+        sampler=c["sampler"],
+        pruner=c["pruner"],
+        storage=c["storage"] or default_url(c["output_dir"]),
+        progress=c["progress"],
+    )

@@ -1,0 +1,146 @@
+"""From a dataset's raw arrays to the splits every trial of a study shares.
+
+The test split comes from the dataset when it defines one; otherwise a seeded split (stratified for
+classification) is cut with scikit-learn's ``train_test_split``. Validation is a holdout split or
+k-fold cross-validation of the remaining development rows. All slices are cut once per study, so
+trials reuse them instead of copying data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.preprocessing import LabelEncoder
+
+from automl.errors import UserError
+from automl.registry import Data
+from automl.task import Task, infer_task
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    test_size: float = 0.2
+    stratify: bool = True
+    validation: Literal["holdout", "cv"] = "holdout"
+    validation_size: float = 0.2  # holdout: share of the development rows used for validation
+    folds: int = 5  # cv: number of folds
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Fold:
+    X_train: Any
+    y_train: np.ndarray
+    X_valid: Any
+    y_valid: np.ndarray
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The splits of one dataset for one study. ``classes`` maps encoded labels back to the raw ones."""
+
+    name: str
+    task: Task
+    X_dev: Any
+    y_dev: np.ndarray
+    X_test: Any
+    y_test: np.ndarray
+    folds: tuple[Fold, ...]
+    classes: np.ndarray | None
+
+    @property
+    def n_classes(self) -> int | None:
+        return None if self.classes is None else len(self.classes)
+
+
+def take(X: Any, rows: np.ndarray) -> Any:
+    """Rows of an array or DataFrame by position."""
+    return X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
+
+
+def _check_fraction(name: str, value: float) -> None:
+    if not 0 < value < 1:
+        raise UserError(f"{name} must be a fraction between 0 and 1, got {value}")
+
+
+def _target(y: Any, where: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise UserError(f"{where}: the target must be one column, got shape {y.shape}")
+    return y
+
+
+def _encode(task: Task, y: np.ndarray, y_test: np.ndarray) -> tuple[Any, Any, np.ndarray | None]:
+    if not task.is_classification:
+        try:
+            return y.astype(float), y_test.astype(float), None
+        except ValueError:
+            raise UserError("a regression target must be numeric") from None
+    encoder = LabelEncoder().fit(y)
+    unseen = sorted(set(np.unique(y_test).tolist()) - set(encoder.classes_.tolist()))
+    if unseen:
+        raise UserError(f"test labels never seen in training: {unseen[:5]}")
+    n = len(encoder.classes_)
+    if n < 2:
+        raise UserError(f"a classification target needs at least 2 classes, found {n}")
+    if task is Task.BINARY and n > 2:
+        raise UserError(f"task binary needs 2 classes, the target has {n}; use task=multiclass")
+    return encoder.transform(y), encoder.transform(y_test), encoder.classes_
+
+
+def _folds(X: Any, y: np.ndarray, task: Task, cfg: SplitConfig) -> tuple[Fold, ...]:
+    stratify = cfg.stratify and task.is_classification
+    rows = np.arange(len(y))
+    if cfg.validation == "holdout":
+        _check_fraction("validation.size", cfg.validation_size)
+        train, valid = train_test_split(
+            rows,
+            test_size=cfg.validation_size,
+            random_state=cfg.seed,
+            stratify=y if stratify else None,
+        )
+        pairs = [(train, valid)]
+    elif cfg.validation == "cv":
+        if cfg.folds < 2:
+            raise UserError(f"validation.folds must be at least 2, got {cfg.folds}")
+        splitter = (StratifiedKFold if stratify else KFold)(
+            n_splits=cfg.folds, shuffle=True, random_state=cfg.seed
+        )
+        pairs = list(splitter.split(rows, y))
+    else:
+        raise UserError(f"unknown validation method '{cfg.validation}'; available: cv, holdout")
+    return tuple(Fold(take(X, t), y[t], take(X, v), y[v]) for t, v in pairs)
+
+
+def prepare(data: Data, name: str, cfg: SplitConfig) -> Prepared:
+    """Infer the task, encode labels, and cut the test split and the validation folds."""
+    y = _target(data.y, name)
+    if len(y) != len(data.X):
+        raise UserError(f"{name}: {len(data.X)} feature rows but {len(y)} target values")
+    task = data.task or infer_task(y)
+    if data.X_test is None:
+        _check_fraction("split.test_size", cfg.test_size)
+        stratify = y if cfg.stratify and task.is_classification else None
+        rows = np.arange(len(y))
+        dev, test = train_test_split(
+            rows, test_size=cfg.test_size, random_state=cfg.seed, stratify=stratify
+        )
+        X_dev, y_dev, X_test, y_test = take(data.X, dev), y[dev], take(data.X, test), y[test]
+    else:
+        X_dev, y_dev = data.X, y
+        X_test, y_test = data.X_test, _target(data.y_test, f"{name} test split")
+    y_dev, y_test, classes = _encode(task, y_dev, y_test)
+    return Prepared(
+        name=data.name or name,
+        task=task,
+        X_dev=X_dev,
+        y_dev=y_dev,
+        X_test=X_test,
+        y_test=y_test,
+        folds=_folds(X_dev, y_dev, task, cfg),
+        classes=classes,
+    )

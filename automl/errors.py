@@ -1,0 +1,15 @@
+"""The one exception type for mistakes a user can fix (bad names, paths, ranges, columns)."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A problem with the user's input: the CLI prints its message on one line and exits non-zero.
+
+    The message says what was wrong and what is accepted; it never needs a traceback to be understood.
+    """
+
+
+def choose(kind: str, name: str, available: list[str] | tuple[str, ...]) -> UserError:
+    """An error for an unknown ``name`` of some ``kind`` that lists what is accepted."""
+    return UserError(f"unknown {kind} '{name}'; available: {', '.join(sorted(available))}")

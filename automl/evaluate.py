@@ -1,0 +1,64 @@
+"""Fit one estimator, predict what the metric needs, score it, and time both steps."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from automl.errors import UserError
+from automl.registry import FitContext, Metric, Model
+
+
+@dataclass(frozen=True)
+class Outcome:
+    score: float
+    fit_time: float
+    predict_time: float
+    estimator: Any
+
+
+def predict(estimator: Any, X: Any, metric: Metric, n_classes: int | None) -> np.ndarray:
+    """What ``metric`` scores: labels, values, or a samples × classes probability matrix.
+
+    Columns follow the encoded labels 0..n-1 even when a training fold lacked a class.
+    """
+    if metric.needs != "proba":
+        return np.asarray(estimator.predict(X))
+    if not hasattr(estimator, "predict_proba"):
+        raise UserError(
+            f"metric '{metric.name}' needs class probabilities, "
+            f"which {type(estimator).__name__} does not give"
+        )
+    proba = np.asarray(estimator.predict_proba(X))
+    classes = np.asarray(getattr(estimator, "classes_", np.arange(proba.shape[1])))
+    assert n_classes is not None
+    if proba.shape[1] == n_classes and np.array_equal(classes, np.arange(n_classes)):
+        return proba
+    full = np.zeros((proba.shape[0], n_classes))
+    full[:, classes.astype(int)] = proba
+    return full
+
+
+def fit_and_score(
+    model: Model,
+    params: Mapping[str, Any],
+    context: FitContext,
+    metric: Metric,
+    X_train: Any,
+    y_train: np.ndarray,
+    X_eval: Any,
+    y_eval: np.ndarray,
+) -> Outcome:
+    """Build ``model`` with ``params``, fit on the training rows and score on the evaluation rows."""
+    estimator = model.build(params, context)
+    start = time.perf_counter()
+    estimator.fit(X_train, y_train)
+    fitted = time.perf_counter()
+    prediction = predict(estimator, X_eval, metric, context.n_classes)
+    predicted = time.perf_counter()
+    score = float(metric.score(y_eval, prediction))
+    return Outcome(score, fitted - start, predicted - fitted, estimator)

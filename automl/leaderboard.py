@@ -1,0 +1,118 @@
+"""Leaderboards: views over the Optuna storage, one per (dataset, metric).
+
+Rows are ranked by test score. The harness's pick is the row with the best validation score:
+selection never looks at test scores, which are reported for every learner all the same.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from optuna.storages import BaseStorage
+from optuna.trial import TrialState
+
+from automl import __version__
+from automl.study import ATTR, RESULT
+
+COLUMNS = [
+    "rank", "pick", "model", "test_score", "val_score", "fit_time", "predict_time",
+    "trials", "failed", "pruned", "best_params", "seed", "error",
+]  # fmt: skip
+
+
+def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per study made by this harness (all of them, or those named)."""
+    wanted = None if studies is None else set(studies)
+    records = []
+    for study in storage.get_all_studies():
+        info = study.user_attrs.get(ATTR)
+        if info is None or (wanted is not None and study.study_name not in wanted):
+            continue
+        trials = storage.get_all_trials(
+            storage.get_study_id_from_name(study.study_name), deepcopy=False
+        )
+        states = [t.state for t in trials]
+        result = study.user_attrs.get(RESULT, {})
+        errors = [t.user_attrs["error"] for t in trials if "error" in t.user_attrs]
+        complete = states.count(TrialState.COMPLETE)
+        error = result.get("error") or (errors[-1] if errors and not complete else "")
+        records.append(
+            {
+                "dataset": info["dataset"],
+                "metric": info["metric"],
+                "direction": info["direction"],
+                "model": info["model"],
+                "test_score": result.get("test_score", math.nan),
+                "val_score": result.get("val_score", math.nan),
+                "fit_time": result.get("fit_time", math.nan),
+                "predict_time": result.get("predict_time", math.nan),
+                "trials": complete,
+                "failed": states.count(TrialState.FAIL),
+                "pruned": states.count(TrialState.PRUNED),
+                "best_params": json.dumps(result.get("params", {}), sort_keys=True),
+                "seed": info["seed"],
+                "error": error,
+                "study": study.study_name,
+            }
+        )
+    return pd.DataFrame.from_records(records, columns=["dataset", "metric", "direction", *COLUMNS, "study"])
+
+
+def rank(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
+    """Split rows into leaderboards by (dataset, metric), each ranked by test score."""
+    boards = {}
+    for (dataset, metric), group in frame.groupby(["dataset", "metric"], sort=True):
+        maximize = group["direction"].iloc[0] == "maximize"
+        board = group.sort_values("test_score", ascending=not maximize, na_position="last")
+        board = board.assign(rank=board["test_score"].rank(ascending=not maximize, method="min"))
+        board["rank"] = board["rank"].astype("Int64")
+        valid = board["val_score"].dropna()
+        pick = (valid.idxmax() if maximize else valid.idxmin()) if len(valid) else None
+        board["pick"] = ["*" if i == pick else "" for i in board.index]
+        boards[(str(dataset), str(metric))] = board.reset_index(drop=True)
+    return boards
+
+
+def _markdown(board: pd.DataFrame, dataset: str, metric: str, source: str) -> str:
+    direction = "higher" if board["direction"].iloc[0] == "maximize" else "lower"
+    table = board[COLUMNS].copy()
+    for column in ("test_score", "val_score"):
+        table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+    for column in ("fit_time", "predict_time"):
+        table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"# {dataset}: {metric} ({direction} is better)\n\n"
+        f"Ranked by test score. `*` marks the harness's pick, the best validation score: selection "
+        f"never sees test scores. Times are seconds for the final refit on train+validation and for "
+        f"predicting the test split.\n\n"
+        + table.to_markdown(index=False)
+        + f"\n\nStorage: `{source}` · automl {__version__} · {when}\n"
+    )
+
+
+def write(
+    boards: dict[tuple[str, str], pd.DataFrame], folder: str | Path, source: str
+) -> list[Path]:
+    """Write each leaderboard as ``<dataset>-<metric>.csv`` and ``.md``; return the paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for (dataset, metric), board in boards.items():
+        stem = folder / re.sub(r"[^\w.-]", "_", f"{dataset}-{metric}")
+        board[["dataset", "metric", *COLUMNS, "study"]].to_csv(stem.with_suffix(".csv"), index=False)
+        stem.with_suffix(".md").write_text(_markdown(board, dataset, metric, source))
+        paths += [stem.with_suffix(".csv"), stem.with_suffix(".md")]
+    return paths
+
+
+def render(board: pd.DataFrame) -> str:
+    """A compact terminal view of one leaderboard."""
+    shown = board[["rank", "pick", "model", "test_score", "val_score", "fit_time", "trials", "failed", "seed"]]
+    return shown.to_string(index=False, float_format=lambda v: f"{v:.4f}")

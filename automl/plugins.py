@@ -1,0 +1,51 @@
+"""The plugin manager: built-in and third-party plugins alike come from the entry-point group."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from functools import lru_cache
+from importlib.metadata import entry_points
+
+import pluggy
+
+from automl import hookspecs
+from automl.registry import Registry, collect
+
+GROUP = "automl"
+DISABLE_ENV = "AUTOML_DISABLE_PLUGINS"  # comma-separated entry-point names to skip, for debugging
+
+log = logging.getLogger(__name__)
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """A manager holding every installed plugin that imports; one that fails is skipped, loudly."""
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    disabled = {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()}
+    for ep in entry_points(group=GROUP):
+        if ep.name in disabled or pm.has_plugin(ep.name):
+            continue
+        package = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "an unknown package"
+        try:
+            plugin = ep.load()
+        except Exception as error:  # a broken plugin must not take the others down
+            log.warning("plugin '%s' (from %s) failed to import: %s", ep.name, package, error)
+            continue
+        pm.register(plugin, name=ep.name)
+    return pm
+
+
+@lru_cache(maxsize=1)
+def registry() -> Registry:
+    """The registry of everything the installed plugins provide, built once per process."""
+    return collect(plugin_manager())
+
+
+def import_optional(module: str, purpose: str) -> object:
+    """Import an optional dependency, saying what it is for when it is missing."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"{purpose} needs the '{module}' package: pip install {module}") from None

@@ -1,0 +1,178 @@
+"""What plugins register (datasets, models, metrics) and the registry that collects them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from automl.errors import UserError, choose
+from automl.task import ALL_TASKS, Task
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import pluggy
+
+    from automl.space import Param
+
+
+@dataclass
+class Data:
+    """Features and target, and the dataset's own test split where it defines one.
+
+    ``X`` is a NumPy array or a pandas DataFrame; ``task`` is inferred from ``y`` when left None.
+    ``name`` overrides the dataset's registered name in leaderboards (a CSV file's stem, say).
+    """
+
+    X: np.ndarray | pd.DataFrame
+    y: np.ndarray | pd.Series
+    X_test: np.ndarray | pd.DataFrame | None = None
+    y_test: np.ndarray | pd.Series | None = None
+    task: Task | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset: ``load(**options)`` returns :class:`Data`.
+
+    ``options`` are its configurable settings with their defaults; each appears as
+    ``dataset.<option>`` in the config. A default of ``"???"`` makes the option required.
+    """
+
+    name: str
+    load: Callable[..., Data]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What a model's ``build`` may need besides its hyperparameters."""
+
+    task: Task
+    seed: int
+    threads: int = 1  # threads a learner may use; 0 or less means all cores
+    n_classes: int | None = None
+    needs_proba: bool = False  # the metric scores predict_proba, so the model must provide it
+
+
+@dataclass(frozen=True)
+class Model:
+    """A learner: ``build(params, context)`` returns an unfitted scikit-learn style estimator.
+
+    ``space`` holds its searchable hyperparameters; ``defaults`` fixes some of them (or others that are
+    never searched). A user can fix any of them, or return a fixed one to the search, from the config.
+    """
+
+    name: str
+    build: Callable[[Mapping[str, Any], FitContext], Any]
+    space: Mapping[str, Param] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    tasks: frozenset[Task] = ALL_TASKS
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A score: ``score(y_true, y_pred)``, where ``y_pred`` is what ``needs`` says.
+
+    ``needs`` is ``"label"`` (class labels from ``predict``), ``"proba"`` (a samples × classes matrix
+    from ``predict_proba``) or ``"value"`` (regression predictions).
+    """
+
+    name: str
+    score: Callable[[Any, Any], float]
+    direction: Literal["maximize", "minimize"]
+    tasks: frozenset[Task]
+    needs: Literal["label", "proba", "value"] = "label"
+    default_for: frozenset[Task] = frozenset()
+    description: str = ""
+
+
+KINDS = ("dataset", "model", "metric")
+
+
+class Registry:
+    """Everything the loaded plugins registered, by kind and name, with the plugin that owns it."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
+        self._owners: dict[tuple[str, str], str] = {}
+
+    def add(self, kind: str, item: Dataset | Model | Metric, plugin: str) -> None:
+        key = (kind, item.name)
+        if key in self._owners:
+            raise UserError(
+                f"plugin '{plugin}' registers {kind} '{item.name}', "
+                f"which plugin '{self._owners[key]}' already registered"
+            )
+        self._items[kind][item.name] = item
+        self._owners[key] = plugin
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._items[kind])
+
+    def owner(self, kind: str, name: str) -> str:
+        return self._owners[(kind, name)]
+
+    def _get(self, kind: str, name: str) -> Any:
+        try:
+            return self._items[kind][name]
+        except KeyError:
+            raise choose(kind, name, self.names(kind)) from None
+
+    def dataset(self, name: str) -> Dataset:
+        return self._get("dataset", name)
+
+    def model(self, name: str) -> Model:
+        return self._get("model", name)
+
+    def metric(self, name: str) -> Metric:
+        return self._get("metric", name)
+
+    def datasets(self) -> list[Dataset]:
+        return list(self._items["dataset"].values())
+
+    def models(self) -> list[Model]:
+        return list(self._items["model"].values())
+
+    def metrics(self) -> list[Metric]:
+        return list(self._items["metric"].values())
+
+    def default_metric(self, task: Task) -> Metric:
+        for metric in self.metrics():
+            if task in metric.default_for:
+                return metric
+        raise UserError(f"no plugin registers a default metric for {task.value} tasks")
+
+    def metric_for(self, name: str, task: Task) -> Metric:
+        """The metric to optimise: ``auto`` is the task's default; others must suit the task."""
+        if name == "auto":
+            return self.default_metric(task)
+        metric = self.metric(name)
+        if task not in metric.tasks:
+            fits = [m.name for m in self.metrics() if task in m.tasks]
+            raise UserError(
+                f"metric '{name}' does not apply to {task.value} tasks; "
+                f"metrics for {task.value}: {', '.join(sorted(fits))}"
+            )
+        return metric
+
+
+def collect(pm: pluggy.PluginManager) -> Registry:
+    """Call every plugin's register hooks, remembering which plugin registered what."""
+    registry = Registry()
+    for kind in KINDS:
+        caller = getattr(pm.hook, f"register_{kind}s")
+        for impl in caller.get_hookimpls():
+            plugin = impl.plugin_name
+
+            def register(item: Any, *, _kind: str = kind, _plugin: str = plugin) -> None:
+                registry.add(_kind, item, _plugin)
+
+            # Pass only the arguments the implementation asks for, as pluggy itself does.
+            kwargs = {"register": register}
+            impl.function(**{name: kwargs[name] for name in impl.argnames})
+    return registry

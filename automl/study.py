@@ -1,0 +1,279 @@
+"""One Optuna study per (dataset, model, seed): search, refit the best, record it in the storage.
+
+The storage is the system of record. A study's name carries a digest of everything that defines the
+problem (data, split, metric, model, fixed parameters and ranges, sampler, pruner) but not the budget,
+so the same command resumes the same study and a larger budget extends it. Budgets count what the
+study already holds: finished trials, and search time summed from the trials' own timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+from hydra.utils import instantiate
+from optuna.trial import TrialState
+
+from automl import __version__
+from automl.data import Prepared, SplitConfig, prepare
+from automl.errors import UserError
+from automl.evaluate import fit_and_score
+from automl.plugins import registry as load_registry
+from automl.progress import Progress
+from automl.registry import FitContext, Metric, Model, Registry
+from automl.space import SearchSpace, resolve
+from automl.storage import open_storage
+
+log = logging.getLogger(__name__)
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+ATTR = "automl"  # study user attribute describing the problem
+RESULT = "result"  # study user attribute holding the refit's test score
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Everything one study needs, as plain values (built from the Hydra config by the CLI)."""
+
+    dataset: str
+    model: str
+    storage: str
+    dataset_options: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    space: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    metric: str = "auto"
+    split: SplitConfig = SplitConfig()
+    seed: int = 0
+    n_trials: int = 20
+    timeout: float | None = None  # seconds of search per study, over all runs
+    threads: int = 0
+    sampler: Mapping[str, Any] = field(
+        default_factory=lambda: {"_target_": "optuna.samplers.TPESampler"}
+    )
+    pruner: Mapping[str, Any] = field(
+        default_factory=lambda: {"_target_": "optuna.pruners.NopPruner"}
+    )
+    progress: bool = True
+
+    def identity(self) -> dict[str, Any]:
+        """What defines the problem: equal identities resume the same study."""
+        return {
+            "dataset": self.dataset,
+            "dataset_options": dict(self.dataset_options),
+            "model": self.model,
+            "params": dict(self.params),
+            "space": {k: dict(v) for k, v in self.space.items()},
+            "metric": self.metric,
+            "split": self.split.__dict__,
+            "seed": self.seed,
+            "sampler": dict(self.sampler),
+            "pruner": dict(self.pruner),
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What one study holds after a run, as the CLI reports it."""
+
+    study: str
+    dataset: str
+    model: str
+    seed: int
+    metric: str
+    complete: int
+    failed: int
+    val_score: float | None
+    test_score: float | None
+
+
+def _digest(identity: Mapping[str, Any]) -> str:
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _instantiate(kind: str, config: Mapping[str, Any]) -> Any:
+    try:
+        return instantiate(dict(config))
+    except Exception as error:
+        target = config.get("_target_", "?")
+        raise UserError(f"cannot create the {kind} {target}: {error}".splitlines()[0]) from None
+
+
+@dataclass
+class _Problem:
+    """The resolved pieces of an experiment, checked before any trial runs."""
+
+    prepared: Prepared
+    model: Model
+    metric: Metric
+    space: SearchSpace
+    context: FitContext
+
+
+def _resolve(exp: Experiment, registry: Registry) -> _Problem:
+    spec = registry.dataset(exp.dataset)
+    options = dict(exp.dataset_options)
+    missing = [k for k, v in options.items() if v == "???"]
+    if missing:
+        raise UserError(f"dataset {exp.dataset} needs dataset.{missing[0]}=<value>")
+    prepared = prepare(spec.load(**options), spec.name, exp.split)
+    metric = registry.metric_for(exp.metric, prepared.task)
+    model = registry.model(exp.model)
+    if prepared.task not in model.tasks:
+        raise UserError(
+            f"model '{model.name}' does not handle {prepared.task.value} tasks; "
+            f"it handles: {', '.join(sorted(t.value for t in model.tasks))}"
+        )
+    space = resolve(model.space, exp.params, exp.space, task=prepared.task.value)
+    context = FitContext(
+        task=prepared.task,
+        seed=exp.seed,
+        threads=exp.threads,
+        n_classes=prepared.n_classes,
+        needs_proba=metric.needs == "proba",
+    )
+    return _Problem(prepared, model, metric, space, context)
+
+
+def _objective(problem: _Problem) -> Any:
+    folds = problem.prepared.folds
+
+    def objective(trial: optuna.Trial) -> float:
+        params = problem.space.suggest(trial)
+        scores: list[float] = []
+        fit_time = predict_time = 0.0
+        try:
+            for step, fold in enumerate(folds):
+                outcome = fit_and_score(
+                    problem.model, params, problem.context, problem.metric,
+                    fold.X_train, fold.y_train, fold.X_valid, fold.y_valid,
+                )  # fmt: skip
+                scores.append(outcome.score)
+                fit_time += outcome.fit_time
+                predict_time += outcome.predict_time
+                if len(folds) > 1:  # each fold is a step a pruner can judge
+                    trial.report(float(np.mean(scores)), step)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned()
+        except optuna.TrialPruned:
+            raise
+        except Exception as error:  # recorded on the trial; the study goes on
+            trial.set_user_attr("error", f"{type(error).__name__}: {error}"[:2000])
+            raise
+        trial.set_user_attr("fit_time", fit_time / len(folds))
+        trial.set_user_attr("predict_time", predict_time / len(folds))
+        return float(np.mean(scores))
+
+    return objective
+
+
+def _spent(trials: list[optuna.trial.FrozenTrial]) -> float:
+    return sum(
+        (t.datetime_complete - t.datetime_start).total_seconds()
+        for t in trials
+        if t.datetime_complete is not None and t.datetime_start is not None
+    )
+
+
+def _refit(study: optuna.Study, problem: _Problem) -> dict[str, Any] | None:
+    """Fit the best configuration on train+validation and score it once on the test split."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        return None
+    best = study.best_trial
+    previous = study.user_attrs.get(RESULT)
+    if previous and previous.get("best_trial") == best.number:
+        return previous  # already refit for this best trial: nothing to redo
+    params = problem.space.complete(best.params)
+    result: dict[str, Any] = {"best_trial": best.number, "params": params, "val_score": best.value}
+    p = problem.prepared
+    try:
+        outcome = fit_and_score(
+            problem.model, params, problem.context, problem.metric, p.X_dev, p.y_dev, p.X_test, p.y_test
+        )
+    except Exception as error:
+        result["error"] = f"{type(error).__name__}: {error}"[:2000]
+        log.warning("refit of %s failed: %s", study.study_name, result["error"])
+    else:
+        result.update(
+            test_score=outcome.score, fit_time=outcome.fit_time, predict_time=outcome.predict_time
+        )
+    study.set_user_attr(RESULT, result)
+    return result
+
+
+def run(exp: Experiment, registry: Registry | None = None) -> Summary:
+    """Run (or resume) the study of ``exp`` within its budget, then refit and test its best."""
+    problem = _resolve(exp, registry or load_registry())
+    p, metric = problem.prepared, problem.metric
+    identity = exp.identity()
+    name = f"{p.name}/{exp.model}/seed={exp.seed}/{_digest(identity)}"
+    storage = open_storage(exp.storage)
+    study = optuna.create_study(
+        study_name=name,
+        storage=storage,
+        direction=metric.direction,
+        sampler=_instantiate("sampler", exp.sampler),
+        pruner=_instantiate("pruner", exp.pruner),
+        load_if_exists=True,
+    )
+    if ATTR not in study.user_attrs:
+        study.set_user_attr(
+            ATTR,
+            {
+                "dataset": p.name,
+                "model": exp.model,
+                "seed": exp.seed,
+                "metric": metric.name,
+                "direction": metric.direction,
+                "task": p.task.value,
+                "version": __version__,
+                "config": identity,
+            },
+        )
+    trials = study.get_trials(deepcopy=False, states=FINISHED)
+    n_trials = 1 if problem.space.is_empty() else exp.n_trials  # all fixed: a single fit
+    left = n_trials - len(trials)
+    time_left = None if exp.timeout is None else exp.timeout - _spent(trials)
+    if left > 0 and (time_left is None or time_left > 0):
+        complete = [t.value for t in trials if t.state == TrialState.COMPLETE]
+        maximize = metric.direction == "maximize"
+        progress = Progress(
+            label=f"{p.name} · {exp.model}",
+            total=n_trials,
+            done=len(trials),
+            best=(max if maximize else min)(complete) if complete else None,
+            maximize=maximize,
+            deadline=None if time_left is None else time.monotonic() + time_left,
+            enabled=exp.progress,
+        )
+        try:
+            study.optimize(
+                _objective(problem),
+                n_trials=left,
+                timeout=time_left,
+                catch=(Exception,),
+                callbacks=[progress],
+            )
+        finally:
+            progress.close()
+    result = _refit(study, problem) or {}
+    trials = study.get_trials(deepcopy=False)
+    return Summary(
+        study=name,
+        dataset=p.name,
+        model=exp.model,
+        seed=exp.seed,
+        metric=metric.name,
+        complete=sum(t.state == TrialState.COMPLETE for t in trials),
+        failed=sum(t.state == TrialState.FAIL for t in trials),
+        val_score=result.get("val_score"),
+        test_score=result.get("test_score"),
+    )

@@ -1,0 +1,200 @@
+"""Builders and search spaces of the classical learners.
+
+Imports of scikit-learn estimators and LightGBM happen inside the builders, so that loading the plugin
+(which every ``automl`` start does) stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from automl import Categorical, FitContext, Float, Int, Model
+
+CLASSIFY = {"task": ["binary", "multiclass"]}
+SCALERS = ("standard", "minmax", "none")
+
+
+def _jobs(context: FitContext) -> int:
+    return context.threads if context.threads > 0 else -1
+
+
+def _scaled(estimator: Any, scaler: str) -> Any:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    if scaler == "none":
+        return estimator
+    kinds = {"standard": StandardScaler, "minmax": MinMaxScaler}
+    if scaler not in kinds:
+        raise ValueError(f"unknown scaler '{scaler}'; available: {', '.join(SCALERS)}")
+    return make_pipeline(kinds[scaler](), estimator)
+
+
+def build_svm(params: Mapping[str, Any], context: FitContext) -> Any:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC, SVR
+
+    p = dict(params)
+    scaler = p.pop("scaler", "standard")
+    if not context.task.is_classification:
+        svm = SVR(**p)
+    elif context.needs_proba:  # scikit-learn's replacement for the deprecated probability=True
+        svm = CalibratedClassifierCV(SVC(**p), ensemble=False)
+    else:
+        svm = SVC(**p)
+    return _scaled(svm, scaler)
+
+
+def build_linear(params: Mapping[str, Any], context: FitContext) -> Any:
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    p = dict(params)
+    scaler = p.pop("scaler", "standard")
+    if context.task.is_classification:
+        linear = LogisticRegression(C=p["C"], max_iter=p.get("max_iter", 1000))
+    else:  # ridge's alpha is the inverse of C, so one range serves both tasks
+        linear = Ridge(alpha=1.0 / p["C"])
+    return _scaled(linear, scaler)
+
+
+def build_knn(params: Mapping[str, Any], context: FitContext) -> Any:
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    p = dict(params)
+    scaler = p.pop("scaler", "standard")
+    kind = KNeighborsClassifier if context.task.is_classification else KNeighborsRegressor
+    return _scaled(kind(**p, n_jobs=_jobs(context)), scaler)
+
+
+def build_decision_tree(params: Mapping[str, Any], context: FitContext) -> Any:
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    kind = DecisionTreeClassifier if context.task.is_classification else DecisionTreeRegressor
+    return kind(**params, random_state=context.seed)
+
+
+def build_random_forest(params: Mapping[str, Any], context: FitContext) -> Any:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    kind = RandomForestClassifier if context.task.is_classification else RandomForestRegressor
+    return kind(**params, n_jobs=_jobs(context), random_state=context.seed)
+
+
+def build_extra_trees(params: Mapping[str, Any], context: FitContext) -> Any:
+    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+
+    kind = ExtraTreesClassifier if context.task.is_classification else ExtraTreesRegressor
+    return kind(**params, n_jobs=_jobs(context), random_state=context.seed)
+
+
+def build_lightgbm(params: Mapping[str, Any], context: FitContext) -> Any:
+    from lightgbm import LGBMClassifier, LGBMRegressor
+
+    kind = LGBMClassifier if context.task.is_classification else LGBMRegressor
+    return kind(
+        **params,
+        subsample_freq=1,  # makes ``subsample`` (bagging) take effect
+        n_jobs=_jobs(context),
+        random_state=context.seed,
+        verbose=-1,
+    )
+
+
+def build_dummy(params: Mapping[str, Any], context: FitContext) -> Any:
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    strategy = params.get("strategy", "auto")
+    if context.task.is_classification:
+        return DummyClassifier(strategy="prior" if strategy == "auto" else strategy)
+    return DummyRegressor(strategy="mean" if strategy == "auto" else strategy)
+
+
+FOREST_SPACE = {
+    "n_estimators": Int(50, 1000, log=True),
+    "criterion": Categorical(("gini", "entropy"), when=CLASSIFY),
+    "max_depth": Int(2, 64, log=True),
+    "min_samples_leaf": Int(1, 32, log=True),
+    "max_features": Float(0.05, 1.0),
+}
+
+MODELS = (
+    Model(
+        "svm",
+        build_svm,
+        space={
+            "kernel": Categorical(("linear", "rbf")),
+            "C": Float(1e-3, 1e3, log=True),
+            "gamma": Float(1e-5, 10.0, log=True, when={"kernel": "rbf"}),
+            "scaler": Categorical(SCALERS),
+        },
+        defaults={"scaler": "standard"},
+        description="support vector machine (SVC/SVR), linear or RBF kernel, behind a scaler",
+    ),
+    Model(
+        "linear",
+        build_linear,
+        space={"C": Float(1e-4, 1e4, log=True), "scaler": Categorical(SCALERS)},
+        defaults={"scaler": "standard"},
+        description="logistic regression, or ridge (alpha = 1/C) for regression",
+    ),
+    Model(
+        "knn",
+        build_knn,
+        space={
+            "n_neighbors": Int(1, 50, log=True),
+            "weights": Categorical(("uniform", "distance")),
+            "p": Categorical((1, 2)),
+            "scaler": Categorical(SCALERS),
+        },
+        defaults={"scaler": "standard"},
+        description="k-nearest neighbours behind a scaler",
+    ),
+    Model(
+        "decision_tree",
+        build_decision_tree,
+        space={
+            # entropy is the information-gain criterion
+            "criterion": Categorical(("gini", "entropy"), when=CLASSIFY),
+            "max_depth": Int(1, 64, log=True),
+            "min_samples_split": Int(2, 64, log=True),
+            "min_samples_leaf": Int(1, 32, log=True),
+        },
+        description="CART decision tree",
+    ),
+    Model(
+        "random_forest",
+        build_random_forest,
+        space=FOREST_SPACE,
+        defaults={"n_estimators": 200},
+        description="random forest",
+    ),
+    Model(
+        "extra_trees",
+        build_extra_trees,
+        space=FOREST_SPACE,
+        defaults={"n_estimators": 200},
+        description="extremely randomised trees",
+    ),
+    Model(
+        "lightgbm",
+        build_lightgbm,
+        space={
+            "n_estimators": Int(50, 2000, log=True),
+            "learning_rate": Float(0.01, 0.3, log=True),
+            "num_leaves": Int(4, 256, log=True),
+            "min_child_samples": Int(2, 100, log=True),
+            "subsample": Float(0.5, 1.0),
+            "colsample_bytree": Float(0.3, 1.0),
+            "reg_lambda": Float(1e-8, 10.0, log=True),
+        },
+        defaults={"n_estimators": 200},
+        description="LightGBM gradient-boosted trees",
+    ),
+    Model(
+        "dummy",
+        build_dummy,
+        defaults={"strategy": "auto"},
+        description="baseline: class priors (classification) or the mean (regression)",
+    ),
+)

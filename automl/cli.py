@@ -17,12 +17,14 @@ from typing import Any
 import hydra
 import optuna
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from automl import config, leaderboard
 from automl.errors import UserError
 from automl.plugins import registry
+from automl.registry import Registry
 from automl.storage import default_url, open_storage, redact
 from automl.study import run
 
@@ -84,11 +86,36 @@ _hydra_main = hydra.main(version_base="1.3", config_path="pkg://automl.conf", co
 )
 
 
+def check_names(args: list[str], known: Registry) -> None:
+    """Reject unknown dataset, model and metric names on the command line before any job starts.
+
+    Hydra would report an unknown dataset or model too, but over a dozen lines; a metric only
+    inside each job. Syntax errors are left to Hydra, which reports them well.
+    """
+    try:
+        overrides = OverridesParser.create().parse_overrides([a for a in args if "=" in a])
+    except Exception:
+        return
+    for override in overrides:
+        kind = override.key_or_group
+        if kind not in ("dataset", "model", "metric") or override.is_delete():
+            continue
+        if override.is_sweep_override():
+            values = list(override.sweep_string_iterator())
+        else:
+            values = [override.value()]
+        for value in values:
+            if not (kind == "metric" and value == "auto"):
+                known.get(kind, str(value))
+
+
 def main() -> None:
     """Entry point: load plugins, offer their models and datasets to Hydra, run the app."""
     try:
-        config.store(registry())
-    except UserError as error:  # e.g. two plugins registering the same name
+        known = registry()
+        check_names(sys.argv[1:], known)
+        config.store(known)
+    except UserError as error:  # an unknown name, or two plugins registering the same one
         print(f"automl: error: {error}", file=sys.stderr)
         sys.exit(2)
     _hydra_main()

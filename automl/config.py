@@ -16,7 +16,7 @@ from omegaconf import MISSING, OmegaConf
 
 from automl.data import SplitConfig
 from automl.registry import Registry
-from automl.space import SEARCH, to_config
+from automl.space import to_config
 from automl.storage import default_url
 from automl.study import Experiment
 
@@ -69,8 +69,7 @@ def store(registry: Registry) -> None:
     cs = ConfigStore.instance()
     cs.store(name="automl_schema", node=Schema)
     for model in registry.models():
-        params = {name: SEARCH for name in model.space}
-        params.update(model.defaults)
+        params = model.initial_params()
         space = {name: to_config(p) for name, p in model.space.items()}
         cs.store(
             group="model", name=model.name, node={"name": model.name, "params": params, "space": space}

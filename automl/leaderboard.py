@@ -79,6 +79,14 @@ def rank(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
     return boards
 
 
+def _short_params(text: str) -> str:
+    """Parameters with floats to 4 significant digits, for reading (the CSV keeps them whole)."""
+    params = json.loads(text)
+    return ", ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+    )
+
+
 def _markdown(board: pd.DataFrame, dataset: str, metric: str, source: str) -> str:
     direction = "higher" if board["direction"].iloc[0] == "maximize" else "lower"
     table = board[COLUMNS].copy()
@@ -86,6 +94,7 @@ def _markdown(board: pd.DataFrame, dataset: str, metric: str, source: str) -> st
         table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
     for column in ("fit_time", "predict_time"):
         table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    table["best_params"] = table["best_params"].map(_short_params)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
         f"# {dataset}: {metric} ({direction} is better)\n\n"

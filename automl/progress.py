@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import time
+from typing import Protocol
 
 import optuna
 from tqdm import tqdm
+
+
+class Budget(Protocol):
+    left: float  # seconds of search left
 
 
 class Progress:
@@ -19,19 +23,19 @@ class Progress:
         done: int,
         best: float | None,
         maximize: bool,
-        deadline: float | None,
+        budget: Budget | None,
         enabled: bool = True,
     ) -> None:
         self._maximize = maximize
         self._best = best
-        self._deadline = deadline
+        self._budget = budget
         self._bar = tqdm(total=total, initial=done, desc=label, unit="trial", disable=not enabled)
         self._show()
 
     def _show(self) -> None:
         postfix = {"best": "-" if self._best is None else f"{self._best:.4g}"}
-        if self._deadline is not None:
-            postfix["time left"] = f"{max(0.0, self._deadline - time.monotonic()):.0f}s"
+        if self._budget is not None:
+            postfix["time left"] = f"{max(0.0, self._budget.left):.0f}s"
         self._bar.set_postfix(postfix, refresh=False)
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:

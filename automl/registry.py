@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from automl.errors import UserError, choose
+from automl.space import SEARCH
 from automl.task import ALL_TASKS, Task
 
 if TYPE_CHECKING:
@@ -73,6 +74,10 @@ class Model:
     tasks: frozenset[Task] = ALL_TASKS
     description: str = ""
 
+    def initial_params(self) -> dict[str, Any]:
+        """Every hyperparameter with its starting setting: the default, or ``search``."""
+        return {**{name: SEARCH for name in self.space}, **self.defaults}
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -117,20 +122,20 @@ class Registry:
     def owner(self, kind: str, name: str) -> str:
         return self._owners[(kind, name)]
 
-    def _get(self, kind: str, name: str) -> Any:
+    def get(self, kind: str, name: str) -> Any:
         try:
             return self._items[kind][name]
         except KeyError:
             raise choose(kind, name, self.names(kind)) from None
 
     def dataset(self, name: str) -> Dataset:
-        return self._get("dataset", name)
+        return self.get("dataset", name)
 
     def model(self, name: str) -> Model:
-        return self._get("model", name)
+        return self.get("model", name)
 
     def metric(self, name: str) -> Metric:
-        return self._get("metric", name)
+        return self.get("metric", name)
 
     def datasets(self) -> list[Dataset]:
         return list(self._items["dataset"].values())

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,7 +130,8 @@ def _resolve(exp: Experiment, registry: Registry) -> _Problem:
             f"model '{model.name}' does not handle {prepared.task.value} tasks; "
             f"it handles: {', '.join(sorted(t.value for t in model.tasks))}"
         )
-    space = resolve(model.space, exp.params, exp.space, task=prepared.task.value)
+    params = {**model.initial_params(), **exp.params}
+    space = resolve(model.space, params, exp.space, task=prepared.task.value)
     context = FitContext(
         task=prepared.task,
         seed=exp.seed,
@@ -174,12 +174,26 @@ def _objective(problem: _Problem) -> Any:
     return objective
 
 
-def _spent(trials: list[optuna.trial.FrozenTrial]) -> float:
-    return sum(
-        (t.datetime_complete - t.datetime_start).total_seconds()
-        for t in trials
-        if t.datetime_complete is not None and t.datetime_start is not None
-    )
+def _duration(trial: optuna.trial.FrozenTrial) -> float:
+    if trial.datetime_complete is None or trial.datetime_start is None:
+        return 0.0
+    return (trial.datetime_complete - trial.datetime_start).total_seconds()
+
+
+class _TimeBudget:
+    """Stops the study once its trials have used the time budget.
+
+    Time is summed from the trials' own timestamps, the same measure a resumed run starts from, so
+    the budget holds across runs; Optuna's ``timeout`` would count each run's wall time afresh.
+    """
+
+    def __init__(self, left: float) -> None:
+        self.left = left
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        self.left -= _duration(trial)
+        if self.left <= 0:
+            study.stop()
 
 
 def _refit(study: optuna.Study, problem: _Problem) -> dict[str, Any] | None:
@@ -241,8 +255,8 @@ def run(exp: Experiment, registry: Registry | None = None) -> Summary:
     trials = study.get_trials(deepcopy=False, states=FINISHED)
     n_trials = 1 if problem.space.is_empty() else exp.n_trials  # all fixed: a single fit
     left = n_trials - len(trials)
-    time_left = None if exp.timeout is None else exp.timeout - _spent(trials)
-    if left > 0 and (time_left is None or time_left > 0):
+    budget = None if exp.timeout is None else _TimeBudget(exp.timeout - sum(map(_duration, trials)))
+    if left > 0 and (budget is None or budget.left > 0):
         complete = [t.value for t in trials if t.state == TrialState.COMPLETE]
         maximize = metric.direction == "maximize"
         progress = Progress(
@@ -251,16 +265,15 @@ def run(exp: Experiment, registry: Registry | None = None) -> Summary:
             done=len(trials),
             best=(max if maximize else min)(complete) if complete else None,
             maximize=maximize,
-            deadline=None if time_left is None else time.monotonic() + time_left,
+            budget=budget,
             enabled=exp.progress,
         )
         try:
             study.optimize(
                 _objective(problem),
                 n_trials=left,
-                timeout=time_left,
                 catch=(Exception,),
-                callbacks=[progress],
+                callbacks=[progress] if budget is None else [budget, progress],
             )
         finally:
             progress.close()

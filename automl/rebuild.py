@@ -1,0 +1,49 @@
+"""``automl-leaderboard``: rebuild leaderboards from a storage alone, without re-running anything."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from automl import leaderboard
+from automl.errors import UserError
+from automl.storage import DEFAULT_FILE, JOURNAL_SUFFIXES, open_storage, redact
+
+
+def rebuild(url: str, folder: str, datasets: list[str] | None, show: bool) -> list[Path]:
+    if url.endswith(JOURNAL_SUFFIXES) and not Path(url.removeprefix("journal:")).is_file():
+        raise UserError(f"no storage at '{url}'; give --storage PATH.journal or a database URL")
+    frame = leaderboard.rows(open_storage(url))
+    if datasets:
+        frame = frame[frame["dataset"].isin(datasets)]
+    if frame.empty:
+        wanted = f" for dataset {', '.join(datasets)}" if datasets else ""
+        raise UserError(f"storage {redact(url)} holds no automl studies{wanted}")
+    boards = leaderboard.rank(frame)
+    if show:
+        for (dataset, metric), board in boards.items():
+            print(f"\n{dataset} · {metric}\n{leaderboard.render(board)}")
+    return leaderboard.write(boards, folder, redact(url))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="automl-leaderboard", description=__doc__)
+    parser.add_argument(
+        "--storage", default=str(Path("results") / DEFAULT_FILE),
+        help="Optuna storage URL or journal file (default: results/automl.journal)",
+    )  # fmt: skip
+    parser.add_argument("--dir", default="leaderboards", help="output folder (default: leaderboards)")
+    parser.add_argument("--dataset", action="append", help="only this dataset (repeatable)")
+    parser.add_argument("--quiet", action="store_true", help="write files without printing tables")
+    args = parser.parse_args(argv)
+    try:
+        paths = rebuild(args.storage, args.dir, args.dataset, show=not args.quiet)
+    except UserError as error:
+        print(f"automl-leaderboard: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    print(f"\nleaderboards: {', '.join(str(p) for p in paths if p.suffix == '.md')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, load_iris
+from sklearn.model_selection import train_test_split
+
+from automl import Data, Task
+from automl.data import SplitConfig, prepare
+from automl.errors import UserError
+from automl.task import infer_task
+
+
+def test_task_inference() -> None:
+    assert infer_task(np.array(["a", "b", "a"])) is Task.BINARY
+    assert infer_task(np.array([0, 1, 2, 1])) is Task.MULTICLASS
+    assert infer_task(np.array([0.5, 1.25, 3.0])) is Task.REGRESSION
+    assert infer_task(np.arange(100)) is Task.REGRESSION  # many distinct integers: a quantity
+
+
+def test_test_split_matches_train_test_split_exactly() -> None:
+    X, y = load_digits(return_X_y=True)
+    prepared = prepare(Data(X, y), "digits", SplitConfig(test_size=0.2, stratify=False, seed=42))
+    _, X_test, _, y_test = train_test_split(X, y, test_size=0.2, random_state=42)
+    np.testing.assert_array_equal(prepared.X_test, X_test)
+    np.testing.assert_array_equal(prepared.classes[prepared.y_test], y_test)
+
+
+def test_classification_splits_are_stratified() -> None:
+    X, y = load_iris(return_X_y=True)
+    prepared = prepare(Data(X, y), "iris", SplitConfig(test_size=0.2, seed=0))
+    assert np.bincount(prepared.y_test).tolist() == [10, 10, 10]
+    (fold,) = prepared.folds
+    assert len(fold.y_train) + len(fold.y_valid) == len(prepared.y_dev) == 120
+
+
+def test_cross_validation_folds_cover_the_development_rows() -> None:
+    X, y = load_iris(return_X_y=True)
+    prepared = prepare(Data(X, y), "iris", SplitConfig(validation="cv", folds=4))
+    assert len(prepared.folds) == 4
+    assert sum(len(f.y_valid) for f in prepared.folds) == len(prepared.y_dev)
+
+
+def test_a_dataset_test_split_is_used_as_given() -> None:
+    X, y = load_iris(return_X_y=True)
+    rows = np.random.default_rng(0).permutation(np.flatnonzero(y < 2))  # two species
+    dev, test = rows[:70], rows[70:]
+    data = Data(X[dev], y[dev].astype(str), X_test=X[test], y_test=y[test].astype(str))
+    prepared = prepare(data, "iris", SplitConfig(test_size=0.5))
+    assert len(prepared.y_test) == 30 and len(prepared.y_dev) == 70
+    assert prepared.task is Task.BINARY
+
+
+def test_labels_are_encoded_and_remembered() -> None:
+    y = np.array(["no", "yes"] * 20)
+    prepared = prepare(Data(np.zeros((40, 1)), y), "x", SplitConfig())
+    assert prepared.classes.tolist() == ["no", "yes"]
+    assert set(prepared.y_dev) == {0, 1}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (Data(np.zeros((4, 1)), np.zeros(4)), "at least 2 classes"),
+        (Data(np.zeros((4, 1)), np.zeros(3)), "4 feature rows but 3 target values"),
+        (Data(np.zeros((4, 1)), np.array([0, 1, 0, 1]), X_test=np.zeros((2, 1)),
+              y_test=np.array([0, 2])), "test labels never seen in training: \\[2\\]"),
+    ],
+)
+def test_bad_targets_are_user_errors(data, message) -> None:
+    with pytest.raises(UserError, match=message):
+        prepare(data, "x", SplitConfig(stratify=False, test_size=0.5))
+
+
+def test_split_fractions_are_checked() -> None:
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(UserError, match="split.test_size must be a fraction"):
+        prepare(Data(X, y), "iris", SplitConfig(test_size=1.5))

@@ -1,0 +1,104 @@
+"""Each hook, exercised through throwaway plugins registered into a real plugin manager."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from automl import Data, Dataset, Metric, Model, Task, hookimpl, hookspecs
+from automl.errors import UserError
+from automl.plugins import plugin_manager
+from automl.registry import collect
+from automl.task import ALL_TASKS
+
+
+def _with(plugin: object) -> object:
+    pm = plugin_manager()
+    pm.register(plugin, name="throwaway")
+    try:
+        return collect(pm)
+    finally:
+        pm.unregister(name="throwaway")
+
+
+def test_register_datasets_adds_a_dataset() -> None:
+    class Plugin:
+        @hookimpl
+        def register_datasets(self, register):
+            register(Dataset("ones", lambda: Data(X=np.ones((4, 1)), y=np.array([0, 1, 0, 1]))))
+
+    registry = _with(Plugin())
+    data = registry.dataset("ones").load()
+    assert data.X.shape == (4, 1)
+    assert registry.owner("dataset", "ones") == "throwaway"
+
+
+def test_register_models_adds_a_model() -> None:
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):
+            register(Model("mean", lambda params, context: None, tasks=frozenset({Task.REGRESSION})))
+
+    registry = _with(Plugin())
+    assert registry.model("mean").tasks == {Task.REGRESSION}
+    assert "svm" in registry.names("model")  # the built-ins are still there
+
+
+def test_register_metrics_adds_a_metric() -> None:
+    class Plugin:
+        @hookimpl
+        def register_metrics(self, register):
+            register(Metric("max_error", lambda y, p: float(np.max(np.abs(y - p))), "minimize",
+                            frozenset({Task.REGRESSION}), needs="value"))
+
+    registry = _with(Plugin())
+    metric = registry.metric_for("max_error", Task.REGRESSION)
+    assert metric.score(np.array([1.0, 2.0]), np.array([1.5, 2.0])) == 0.5
+
+
+def test_a_name_taken_twice_names_both_plugins() -> None:
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):
+            register(Model("svm", lambda params, context: None))
+
+    with pytest.raises(UserError, match="plugin 'throwaway' registers model 'svm', which plugin "
+                       "'classical' already registered"):
+        _with(Plugin())
+
+
+def test_an_implementation_may_take_fewer_arguments_than_the_spec() -> None:
+    calls = []
+
+    class Plugin:
+        @hookimpl
+        def register_metrics(self):
+            calls.append(True)
+
+    _with(Plugin())
+    assert calls == [True]
+
+
+def test_unknown_names_list_what_is_available(registry) -> None:
+    with pytest.raises(UserError, match=r"unknown model 'nope'; available: .*lightgbm.*svm"):
+        registry.model("nope")
+
+
+def test_every_task_has_a_default_metric(registry) -> None:
+    for task in ALL_TASKS:
+        assert task in registry.default_metric(task).tasks
+
+
+HOOKS = [name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
+         if name.startswith("register_")]
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_documented_and_tested(hook: str) -> None:
+    assert inspect.getdoc(getattr(hookspecs, hook)), f"{hook} has no docstring"
+    tests = Path(__file__).read_text()
+    assert re.search(rf"def test_{hook}_", tests), f"{hook} has no test in {Path(__file__).name}"

@@ -1,0 +1,55 @@
+"""Every built-in model fits and predicts on both kinds of task, over its whole search space."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_diabetes, load_iris
+
+from automl import FitContext, Task
+from automl.space import resolve
+
+BUILTIN = ["dummy", "linear", "knn", "svm", "decision_tree", "random_forest", "extra_trees", "lightgbm"]
+IRIS = load_iris(return_X_y=True)
+DIABETES = load_diabetes(return_X_y=True)
+
+
+def _sampled_params(model, task: Task, n: int) -> list[dict]:
+    params = model.initial_params()
+    if "n_estimators" in params:
+        params["n_estimators"] = 20  # keep the test quick
+    space = resolve(model.space, params, {}, task=task.value)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    out = []
+    for _ in range(n):
+        trial = study.ask()
+        out.append(space.suggest(trial))
+        study.tell(trial, 0.0)
+    return out
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+@pytest.mark.parametrize("task", [Task.MULTICLASS, Task.REGRESSION])
+def test_builtin_model_fits_over_its_space(registry, name: str, task: Task) -> None:
+    model = registry.model(name)
+    X, y = IRIS if task is Task.MULTICLASS else DIABETES
+    context = FitContext(task=task, seed=0, threads=1, n_classes=3 if task.is_classification else None)
+    for params in _sampled_params(model, task, n=3):
+        estimator = model.build(params, context)
+        clone(estimator)  # the scikit-learn estimator contract
+        prediction = estimator.fit(X, y).predict(X)
+        assert prediction.shape == y.shape and np.isfinite(prediction.astype(float)).all()
+
+
+def test_svm_gives_probabilities_when_the_metric_needs_them(registry) -> None:
+    X, y = IRIS
+    context = FitContext(task=Task.MULTICLASS, seed=0, n_classes=3, needs_proba=True)
+    svm = registry.model("svm").build({"kernel": "rbf", "C": 1.0, "gamma": 0.1}, context)
+    proba = svm.fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_every_builtin_model_is_tested_here(registry) -> None:
+    assert sorted(BUILTIN) == registry.names("model")

@@ -72,7 +72,9 @@ def store(registry: Registry) -> None:
         params = model.initial_params()
         space = {name: to_config(p) for name, p in model.space.items()}
         cs.store(
-            group="model", name=model.name, node={"name": model.name, "params": params, "space": space}
+            group="model",
+            name=model.name,
+            node={"name": model.name, "params": params, "space": space},
         )
     for dataset in registry.datasets():
         cs.store(group="dataset", name=dataset.name, node={"name": dataset.name, **dataset.options})
@@ -80,7 +82,11 @@ def store(registry: Registry) -> None:
 
 def experiment(cfg: Any) -> Experiment:
     """The plain values of one job's composed config."""
-    c: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)  # type: ignore[assignment]
+    c = {
+        key: OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+        for key, value in cfg.items()
+        if key != "hydra"  # the job's own settings: not part of the experiment
+    }
     dataset = dict(c["dataset"])
     model = c["model"]
     validation = c["validation"]

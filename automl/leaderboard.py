@@ -61,7 +61,9 @@ def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataF
                 "study": study.study_name,
             }
         )
-    return pd.DataFrame.from_records(records, columns=["dataset", "metric", "direction", *COLUMNS, "study"])
+    return pd.DataFrame.from_records(
+        records, columns=["dataset", "metric", "direction", *COLUMNS, "study"]
+    )
 
 
 def rank(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
@@ -115,7 +117,9 @@ def write(
     paths = []
     for (dataset, metric), board in boards.items():
         stem = folder / re.sub(r"[^\w.-]", "_", f"{dataset}-{metric}")
-        board[["dataset", "metric", *COLUMNS, "study"]].to_csv(stem.with_suffix(".csv"), index=False)
+        board[["dataset", "metric", *COLUMNS, "study"]].to_csv(
+            stem.with_suffix(".csv"), index=False
+        )
         stem.with_suffix(".md").write_text(_markdown(board, dataset, metric, source))
         paths += [stem.with_suffix(".csv"), stem.with_suffix(".md")]
     return paths
@@ -123,5 +127,7 @@ def write(
 
 def render(board: pd.DataFrame) -> str:
     """A compact terminal view of one leaderboard."""
-    shown = board[["rank", "pick", "model", "test_score", "val_score", "fit_time", "trials", "failed", "seed"]]
+    shown = board[
+        ["rank", "pick", "model", "test_score", "val_score", "fit_time", "trials", "failed", "seed"]
+    ]
     return shown.to_string(index=False, float_format=lambda v: f"{v:.4f}")

@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> None:
         "--storage", default=str(Path("results") / DEFAULT_FILE),
         help="Optuna storage URL or journal file (default: results/automl.journal)",
     )  # fmt: skip
-    parser.add_argument("--dir", default="leaderboards", help="output folder (default: leaderboards)")
+    parser.add_argument(
+        "--dir", default="leaderboards", help="output folder (default: leaderboards)"
+    )
     parser.add_argument("--dataset", action="append", help="only this dataset (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="write files without printing tables")
     args = parser.parse_args(argv)

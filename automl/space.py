@@ -7,6 +7,7 @@ hyperparameter appears under ``model.params`` with either a value (fixed) or ``s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -110,9 +111,7 @@ class SearchSpace:
     def _fixed(self) -> dict[str, Any]:
         """Fixed values whose own conditions hold (a fixed gamma is dropped for a linear kernel)."""
         decided = {**self.fixed, "task": self.task}
-        return {
-            k: v for k, v in self.fixed.items() if _holds(self.conditions.get(k, {}), decided)
-        }
+        return {k: v for k, v in self.fixed.items() if _holds(self.conditions.get(k, {}), decided)}
 
     def is_empty(self) -> bool:
         """True when every searched parameter is switched off by a fixed one: a single fit."""
@@ -121,6 +120,12 @@ class SearchSpace:
             not (set(p.when) <= set(decided) and not _active(p, decided))
             for p in self.searched.values()
         )
+
+    def size(self) -> int | None:
+        """How many distinct configurations there are at most, or None for a continuous space."""
+        if any(not isinstance(p, Categorical) for p in self.searched.values()):
+            return None
+        return math.prod(len(p.choices) for p in self.searched.values())
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """Sample the active parameters and return them merged with the fixed ones."""

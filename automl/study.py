@@ -210,7 +210,14 @@ def _refit(study: optuna.Study, problem: _Problem) -> dict[str, Any] | None:
     p = problem.prepared
     try:
         outcome = fit_and_score(
-            problem.model, params, problem.context, problem.metric, p.X_dev, p.y_dev, p.X_test, p.y_test
+            problem.model,
+            params,
+            problem.context,
+            problem.metric,
+            p.X_dev,
+            p.y_dev,
+            p.X_test,
+            p.y_test,
         )
     except Exception as error:
         result["error"] = f"{type(error).__name__}: {error}"[:2000]
@@ -253,7 +260,10 @@ def run(exp: Experiment, registry: Registry | None = None) -> Summary:
             },
         )
     trials = study.get_trials(deepcopy=False, states=FINISHED)
-    n_trials = 1 if problem.space.is_empty() else exp.n_trials  # all fixed: a single fit
+    # All fixed: a single fit. A small finite space: no more trials than configurations.
+    n_trials = (
+        1 if problem.space.is_empty() else min(exp.n_trials, problem.space.size() or exp.n_trials)
+    )
     left = n_trials - len(trials)
     budget = None if exp.timeout is None else _TimeBudget(exp.timeout - sum(map(_duration, trials)))
     if left > 0 and (budget is None or budget.left > 0):

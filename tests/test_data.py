@@ -63,8 +63,15 @@ def test_labels_are_encoded_and_remembered() -> None:
     [
         (Data(np.zeros((4, 1)), np.zeros(4)), "at least 2 classes"),
         (Data(np.zeros((4, 1)), np.zeros(3)), "4 feature rows but 3 target values"),
-        (Data(np.zeros((4, 1)), np.array([0, 1, 0, 1]), X_test=np.zeros((2, 1)),
-              y_test=np.array([0, 2])), "test labels never seen in training: \\[2\\]"),
+        (
+            Data(
+                np.zeros((4, 1)),
+                np.array([0, 1, 0, 1]),
+                X_test=np.zeros((2, 1)),
+                y_test=np.array([0, 2]),
+            ),
+            "test labels never seen in training: \\[2\\]",
+        ),
     ],
 )
 def test_bad_targets_are_user_errors(data, message) -> None:

@@ -41,7 +41,9 @@ def test_register_models_adds_a_model() -> None:
     class Plugin:
         @hookimpl
         def register_models(self, register):
-            register(Model("mean", lambda params, context: None, tasks=frozenset({Task.REGRESSION})))
+            register(
+                Model("mean", lambda params, context: None, tasks=frozenset({Task.REGRESSION}))
+            )
 
     registry = _with(Plugin())
     assert registry.model("mean").tasks == {Task.REGRESSION}
@@ -52,8 +54,15 @@ def test_register_metrics_adds_a_metric() -> None:
     class Plugin:
         @hookimpl
         def register_metrics(self, register):
-            register(Metric("max_error", lambda y, p: float(np.max(np.abs(y - p))), "minimize",
-                            frozenset({Task.REGRESSION}), needs="value"))
+            register(
+                Metric(
+                    "max_error",
+                    lambda y, p: float(np.max(np.abs(y - p))),
+                    "minimize",
+                    frozenset({Task.REGRESSION}),
+                    needs="value",
+                )
+            )
 
     registry = _with(Plugin())
     metric = registry.metric_for("max_error", Task.REGRESSION)
@@ -66,8 +75,11 @@ def test_a_name_taken_twice_names_both_plugins() -> None:
         def register_models(self, register):
             register(Model("svm", lambda params, context: None))
 
-    with pytest.raises(UserError, match="plugin 'throwaway' registers model 'svm', which plugin "
-                       "'classical' already registered"):
+    with pytest.raises(
+        UserError,
+        match="plugin 'throwaway' registers model 'svm', which plugin "
+        "'classical' already registered",
+    ):
         _with(Plugin())
 
 
@@ -93,8 +105,11 @@ def test_every_task_has_a_default_metric(registry) -> None:
         assert task in registry.default_metric(task).tasks
 
 
-HOOKS = [name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
-         if name.startswith("register_")]
+HOOKS = [
+    name
+    for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
+    if name.startswith("register_")
+]
 
 
 @pytest.mark.parametrize("hook", HOOKS)

@@ -35,8 +35,12 @@ def test_multiclass_averages_are_macro(registry) -> None:
 
 @pytest.mark.parametrize(
     ("name", "direction", "expected"),
-    [("mse", "minimize", 0.25), ("rmse", "minimize", 0.5), ("mae", "minimize", 0.5),
-     ("r2", "maximize", 0.0)],
+    [
+        ("mse", "minimize", 0.25),
+        ("rmse", "minimize", 0.5),
+        ("mae", "minimize", 0.5),
+        ("r2", "maximize", 0.0),
+    ],
 )
 def test_regression_metrics(registry, name, direction, expected) -> None:
     metric = registry.metric(name)
@@ -51,6 +55,8 @@ def test_defaults_per_task(registry) -> None:
 
 
 def test_a_regression_metric_on_classification_is_a_user_error(registry) -> None:
-    with pytest.raises(UserError, match="metric 'rmse' does not apply to multiclass tasks; "
-                       "metrics for multiclass: accuracy"):
+    with pytest.raises(
+        UserError,
+        match="metric 'rmse' does not apply to multiclass tasks; metrics for multiclass: accuracy",
+    ):
         registry.metric_for("rmse", Task.MULTICLASS)

@@ -11,7 +11,16 @@ from sklearn.datasets import load_diabetes, load_iris
 from automl import FitContext, Task
 from automl.space import resolve
 
-BUILTIN = ["dummy", "linear", "knn", "svm", "decision_tree", "random_forest", "extra_trees", "lightgbm"]
+BUILTIN = [
+    "dummy",
+    "linear",
+    "knn",
+    "svm",
+    "decision_tree",
+    "random_forest",
+    "extra_trees",
+    "lightgbm",
+]
 IRIS = load_iris(return_X_y=True)
 DIABETES = load_diabetes(return_X_y=True)
 
@@ -35,7 +44,9 @@ def _sampled_params(model, task: Task, n: int) -> list[dict]:
 def test_builtin_model_fits_over_its_space(registry, name: str, task: Task) -> None:
     model = registry.model(name)
     X, y = IRIS if task is Task.MULTICLASS else DIABETES
-    context = FitContext(task=task, seed=0, threads=1, n_classes=3 if task.is_classification else None)
+    context = FitContext(
+        task=task, seed=0, threads=1, n_classes=3 if task.is_classification else None
+    )
     for params in _sampled_params(model, task, n=3):
         estimator = model.build(params, context)
         clone(estimator)  # the scikit-learn estimator contract

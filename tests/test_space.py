@@ -48,7 +48,9 @@ def test_conditions_may_name_the_task() -> None:
 
 
 def test_range_overrides_apply() -> None:
-    space = resolve(SVM, {"kernel": "rbf", "C": SEARCH, "gamma": 0.01}, {"C": {"low": 0.5, "high": 2}})
+    space = resolve(
+        SVM, {"kernel": "rbf", "C": SEARCH, "gamma": 0.01}, {"C": {"low": 0.5, "high": 2}}
+    )
     assert all(0.5 <= p["C"] <= 2 for p in _sample(space))
     ints = resolve({"k": Int(1, 50)}, {"k": SEARCH}, {"k": {"low": 3, "high": 4}})
     assert {p["k"] for p in _sample(ints)} <= {3, 4}
@@ -75,3 +77,9 @@ def test_searching_a_param_without_a_range_is_a_user_error() -> None:
 def test_empty_choices_are_a_user_error() -> None:
     with pytest.raises(UserError, match="choices is empty"):
         resolve(SVM, {"kernel": SEARCH}, {"kernel": {"choices": []}})
+
+
+def test_size_counts_configurations_of_a_finite_space() -> None:
+    finite = resolve(SVM, {"kernel": SEARCH, "C": 1.0}, {})
+    assert finite.size() == 2
+    assert resolve(SVM, {"kernel": SEARCH, "C": SEARCH}, {}).size() is None

@@ -20,8 +20,15 @@ TPE = {"_target_": "optuna.samplers.TPESampler", "seed": 0}
 
 
 def _experiment(storage_url: str, **kw) -> Experiment:
-    base = dict(dataset="iris", model="knn", storage=storage_url, n_trials=4, sampler=TPE,
-                progress=False, threads=1)
+    base = dict(
+        dataset="iris",
+        model="knn",
+        storage=storage_url,
+        n_trials=4,
+        sampler=TPE,
+        progress=False,
+        threads=1,
+    )
     return Experiment(**{**base, **kw})
 
 
@@ -63,15 +70,22 @@ def test_the_time_budget_counts_time_already_spent(storage_url) -> None:
 
 
 def test_all_params_fixed_is_a_single_fit(storage_url) -> None:
-    summary = run(_experiment(storage_url, params={"n_neighbors": 5, "weights": "uniform", "p": 2,
-                                                   "scaler": "standard"}))
+    summary = run(
+        _experiment(
+            storage_url,
+            params={"n_neighbors": 5, "weights": "uniform", "p": 2, "scaler": "standard"},
+        )
+    )
     assert summary.complete == 1
 
 
 def test_seed_svm_on_digits_reproduces_scikit_learn(storage_url) -> None:
     summary = run(
         _experiment(
-            storage_url, dataset="digits", model="svm", seed=42,
+            storage_url,
+            dataset="digits",
+            model="svm",
+            seed=42,
             params={"kernel": "linear", "C": 1.0, "gamma": "search", "scaler": "none"},
             split=SplitConfig(test_size=0.2, stratify=False, seed=42),
         )
@@ -96,8 +110,14 @@ class _Flaky(DummyClassifier):
 class FlakyPlugin:
     @hookimpl
     def register_models(self, register):
-        register(Model("flaky", lambda params, context: _Flaky(**params),
-                       space={"x": Float(0.0, 1.0)}, tasks=CLASSIFICATION))
+        register(
+            Model(
+                "flaky",
+                lambda params, context: _Flaky(**params),
+                space={"x": Float(0.0, 1.0)},
+                tasks=CLASSIFICATION,
+            )
+        )
 
 
 def test_a_failing_trial_is_recorded_and_the_study_goes_on(storage_url) -> None:
@@ -114,11 +134,16 @@ def test_a_failing_trial_is_recorded_and_the_study_goes_on(storage_url) -> None:
 
 def test_cross_validation_reports_each_fold_so_a_pruner_can_stop_trials(storage_url) -> None:
     exp = _experiment(
-        storage_url, model="decision_tree", n_trials=15,
+        storage_url,
+        model="decision_tree",
+        n_trials=15,
         split=SplitConfig(validation="cv", folds=5),
         space={"max_depth": {"low": 1, "high": 8}},
-        pruner={"_target_": "optuna.pruners.MedianPruner", "n_startup_trials": 2,
-                "n_warmup_steps": 0},
+        pruner={
+            "_target_": "optuna.pruners.MedianPruner",
+            "n_startup_trials": 2,
+            "n_warmup_steps": 0,
+        },
     )
     summary = run(exp)
     trials = _trials(storage_url, summary.study)

@@ -52,8 +52,9 @@ def load_csv(path: str, target: str = "target", task: str = "auto", sep: str = "
     non_numeric = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
     if non_numeric:
         X = pd.get_dummies(X, columns=non_numeric, dtype=float)
-    return Data(X=X.to_numpy(dtype=float), y=frame[target].to_numpy(), task=parse_task(task),
-                name=file.stem)
+    return Data(
+        X=X.to_numpy(dtype=float), y=frame[target].to_numpy(), task=parse_task(task), name=file.stem
+    )
 
 
 @hookimpl

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
     except UserError as error:
         print(f"automl: error: {error}", file=sys.stderr, flush=True)
         record: dict[str, Any] = {"error": str(error)}
+    except Exception as error:  # a bug, not a mistake: keep the traceback, but in a file
+        (out / "traceback.txt").write_text(traceback.format_exc())
+        message = f"unexpected {type(error).__name__}: {error} (traceback in {out}/traceback.txt)"
+        print(f"automl: error: {message}", file=sys.stderr, flush=True)
+        record = {"error": message}
     else:
         record = asdict(summary)
         test = "-" if summary.test_score is None else f"{summary.test_score:.4f}"
@@ -63,6 +69,22 @@ class WriteLeaderboards(Callback):
         self._finish(config, sorted(Path(config.hydra.sweep.dir).glob(f"*/{RESULT_FILE}")))
 
     def _finish(self, cfg: DictConfig, files: list[Path]) -> None:
+        # Hydra turns a callback's exception into a warning and exits 0; a lost leaderboard must not
+        # look like success, so report it here and exit non-zero.
+        try:
+            self._write(cfg, files)
+        except UserError as error:
+            print(f"automl: error: {error}", file=sys.stderr)
+            sys.exit(2)
+        except Exception:
+            traceback.print_exc()
+            print(
+                "automl: error: writing the leaderboards failed (trials are safe in the storage)",
+                file=sys.stderr,
+            )
+            sys.exit(1)
+
+    def _write(self, cfg: DictConfig, files: list[Path]) -> None:
         records = [json.loads(f.read_text()) for f in files if f.is_file()]
         studies = [r["study"] for r in records if "study" in r]
         errors = [r["error"] for r in records if "error" in r]
@@ -100,10 +122,14 @@ def check_names(args: list[str], known: Registry) -> None:
         kind = override.key_or_group
         if kind not in ("dataset", "model", "metric") or override.is_delete():
             continue
-        if override.is_sweep_override():
-            values = list(override.sweep_string_iterator())
-        else:
-            values = [override.value()]
+        try:
+            values = (
+                list(override.sweep_string_iterator())
+                if override.is_sweep_override()
+                else [override.value()]
+            )
+        except Exception:  # glob(...) and other sweeps Hydra expands itself later
+            continue
         for value in values:
             if not (kind == "metric" and value == "auto"):
                 known.get(kind, str(value))

@@ -8,6 +8,7 @@ trials reuse them instead of copying data.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -51,10 +52,27 @@ class Prepared:
     y_test: np.ndarray
     folds: tuple[Fold, ...]
     classes: np.ndarray | None
+    fingerprint: str = ""
 
     @property
     def n_classes(self) -> int | None:
         return None if self.classes is None else len(self.classes)
+
+
+def fingerprint(data: Data) -> str:
+    """A digest of a dataset's contents, so that an edited file is a new problem, not a resume."""
+    digest = hashlib.sha256()
+    for part in (data.X, data.y, data.X_test, data.y_test):
+        if part is None:
+            digest.update(b"-")
+        elif isinstance(part, pd.DataFrame | pd.Series) or np.asarray(part).dtype == object:
+            frame = part if isinstance(part, pd.DataFrame | pd.Series) else pd.DataFrame(part)
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        else:
+            array = np.ascontiguousarray(part)
+            digest.update(f"{array.dtype}{array.shape}".encode())
+            digest.update(array.data)
+    return digest.hexdigest()[:16]
 
 
 def take(X: Any, rows: np.ndarray) -> Any:
@@ -92,27 +110,44 @@ def _encode(task: Task, y: np.ndarray, y_test: np.ndarray) -> tuple[Any, Any, np
     return encoder.transform(y), encoder.transform(y_test), encoder.classes_
 
 
+def _stratified(y: np.ndarray, task: Task, cfg: SplitConfig, parts: int, where: str) -> bool:
+    """Whether to stratify, after checking every class can go into each of ``parts`` parts."""
+    if not (cfg.stratify and task.is_classification):
+        return False
+    labels, counts = np.unique(y, return_counts=True)
+    if counts.min() < parts:
+        raise UserError(
+            f"{where}: class {labels[counts.argmin()].item()!r} has {counts.min()} row(s), too few to "
+            f"stratify into {parts} parts; drop that class or set split.stratify=false"
+        )
+    return True
+
+
 def _folds(X: Any, y: np.ndarray, task: Task, cfg: SplitConfig) -> tuple[Fold, ...]:
-    stratify = cfg.stratify and task.is_classification
+    if cfg.validation not in ("holdout", "cv"):
+        raise UserError(f"unknown validation method '{cfg.validation}'; available: cv, holdout")
+    if cfg.validation == "cv" and cfg.folds < 2:
+        raise UserError(f"validation.folds must be at least 2, got {cfg.folds}")
+    parts = 2 if cfg.validation == "holdout" else cfg.folds
+    stratify = _stratified(y, task, cfg, parts, "validation split")
     rows = np.arange(len(y))
     if cfg.validation == "holdout":
         _check_fraction("validation.size", cfg.validation_size)
-        train, valid = train_test_split(
-            rows,
-            test_size=cfg.validation_size,
-            random_state=cfg.seed,
-            stratify=y if stratify else None,
-        )
+        try:
+            train, valid = train_test_split(
+                rows,
+                test_size=cfg.validation_size,
+                random_state=cfg.seed,
+                stratify=y if stratify else None,
+            )
+        except ValueError as error:
+            raise UserError(f"validation split of {len(y)} rows: {error}") from None
         pairs = [(train, valid)]
-    elif cfg.validation == "cv":
-        if cfg.folds < 2:
-            raise UserError(f"validation.folds must be at least 2, got {cfg.folds}")
+    else:
         splitter = (StratifiedKFold if stratify else KFold)(
             n_splits=cfg.folds, shuffle=True, random_state=cfg.seed
         )
         pairs = list(splitter.split(rows, y))
-    else:
-        raise UserError(f"unknown validation method '{cfg.validation}'; available: cv, holdout")
     return tuple(Fold(take(X, t), y[t], take(X, v), y[v]) for t, v in pairs)
 
 
@@ -124,11 +159,17 @@ def prepare(data: Data, name: str, cfg: SplitConfig) -> Prepared:
     task = data.task or infer_task(y)
     if data.X_test is None:
         _check_fraction("split.test_size", cfg.test_size)
-        stratify = y if cfg.stratify and task.is_classification else None
+        stratify = _stratified(y, task, cfg, 2, "test split")
         rows = np.arange(len(y))
-        dev, test = train_test_split(
-            rows, test_size=cfg.test_size, random_state=cfg.seed, stratify=stratify
-        )
+        try:
+            dev, test = train_test_split(
+                rows,
+                test_size=cfg.test_size,
+                random_state=cfg.seed,
+                stratify=y if stratify else None,
+            )
+        except ValueError as error:  # e.g. fewer test rows than classes
+            raise UserError(f"test split of {len(y)} rows: {error}") from None
         X_dev, y_dev, X_test, y_test = take(data.X, dev), y[dev], take(data.X, test), y[test]
     else:
         X_dev, y_dev = data.X, y
@@ -143,4 +184,5 @@ def prepare(data: Data, name: str, cfg: SplitConfig) -> Prepared:
         y_test=y_test,
         folds=_folds(X_dev, y_dev, task, cfg),
         classes=classes,
+        fingerprint=fingerprint(data),
     )

@@ -60,5 +60,6 @@ def fit_and_score(
     fitted = time.perf_counter()
     prediction = predict(estimator, X_eval, metric, context.n_classes)
     predicted = time.perf_counter()
-    score = float(metric.score(y_eval, prediction))
+    extra = {"n_classes": context.n_classes} if metric.per_class else {}
+    score = float(metric.score(y_eval, prediction, **extra))
     return Outcome(score, fitted - start, predicted - fitted, estimator)

@@ -1,7 +1,7 @@
 """Leaderboards: views over the Optuna storage, one per (dataset, metric).
 
-Rows are ranked by test score. The harness's pick is the row with the best validation score:
-selection never looks at test scores, which are reported for every learner all the same.
+Rows are ranked by test score. The harness's pick is the row with the best validation score (one per
+seed): selection never looks at test scores, which are reported for every learner all the same.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataF
         result = study.user_attrs.get(RESULT, {})
         errors = [t.user_attrs["error"] for t in trials if "error" in t.user_attrs]
         complete = states.count(TrialState.COMPLETE)
+        ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
         error = result.get("error") or (errors[-1] if errors and not complete else "")
         records.append(
             {
@@ -59,11 +60,18 @@ def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataF
                 "seed": info["seed"],
                 "error": error,
                 "study": study.study_name,
+                "updated": max(ends) if ends else None,
             }
         )
-    return pd.DataFrame.from_records(
-        records, columns=["dataset", "metric", "direction", *COLUMNS, "study"]
-    )
+    columns = ["dataset", "metric", "direction", *COLUMNS, "study", "updated"]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def latest(frame: pd.DataFrame) -> pd.DataFrame:
+    """The most recently run study of each (dataset, metric, model, seed): older configurations of
+    the same learner stay in the storage but leave the leaderboard."""
+    key = ["dataset", "metric", "model", "seed"]
+    return frame.sort_values("updated", na_position="first").drop_duplicates(key, keep="last")
 
 
 def rank(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
@@ -74,9 +82,13 @@ def rank(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
         board = group.sort_values("test_score", ascending=not maximize, na_position="last")
         board = board.assign(rank=board["test_score"].rank(ascending=not maximize, method="min"))
         board["rank"] = board["rank"].astype("Int64")
-        valid = board["val_score"].dropna()
-        pick = (valid.idxmax() if maximize else valid.idxmin()) if len(valid) else None
-        board["pick"] = ["*" if i == pick else "" for i in board.index]
+        # The pick: the best validation score among the learners run with the same seed.
+        picks = set()
+        for _, runs in board.groupby("seed"):
+            valid = runs["val_score"].dropna()
+            if len(valid):
+                picks.add(valid.idxmax() if maximize else valid.idxmin())
+        board["pick"] = ["*" if i in picks else "" for i in board.index]
         boards[(str(dataset), str(metric))] = board.reset_index(drop=True)
     return boards
 

@@ -11,10 +11,14 @@ from automl.errors import UserError
 from automl.storage import DEFAULT_FILE, JOURNAL_SUFFIXES, open_storage, redact
 
 
-def rebuild(url: str, folder: str, datasets: list[str] | None, show: bool) -> list[Path]:
+def rebuild(
+    url: str, folder: str, datasets: list[str] | None, show: bool, every: bool = False
+) -> list[Path]:
     if url.endswith(JOURNAL_SUFFIXES) and not Path(url.removeprefix("journal:")).is_file():
         raise UserError(f"no storage at '{url}'; give --storage PATH.journal or a database URL")
     frame = leaderboard.rows(open_storage(url))
+    if not every:
+        frame = leaderboard.latest(frame)
     if datasets:
         frame = frame[frame["dataset"].isin(datasets)]
     if frame.empty:
@@ -38,9 +42,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--dataset", action="append", help="only this dataset (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="write files without printing tables")
+    parser.add_argument(
+        "--all", action="store_true",
+        help="a row per study; by default only the latest study of each (model, seed) is shown",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
-        paths = rebuild(args.storage, args.dir, args.dataset, show=not args.quiet)
+        paths = rebuild(args.storage, args.dir, args.dataset, show=not args.quiet, every=args.all)
     except UserError as error:
         print(f"automl-leaderboard: error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -84,7 +84,9 @@ class Metric:
     """A score: ``score(y_true, y_pred)``, where ``y_pred`` is what ``needs`` says.
 
     ``needs`` is ``"label"`` (class labels from ``predict``), ``"proba"`` (a samples × classes matrix
-    from ``predict_proba``) or ``"value"`` (regression predictions).
+    from ``predict_proba``) or ``"value"`` (regression predictions). Class labels are always encoded
+    as 0..n-1; with ``per_class=True`` the metric is called as ``score(y_true, y_pred, n_classes=n)``,
+    for metrics that must know classes absent from a particular split.
     """
 
     name: str
@@ -93,6 +95,7 @@ class Metric:
     tasks: frozenset[Task]
     needs: Literal["label", "proba", "value"] = "label"
     default_for: frozenset[Task] = frozenset()
+    per_class: bool = False
     description: str = ""
 
 

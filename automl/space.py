@@ -108,10 +108,15 @@ class SearchSpace:
     task: str = ""  # the task's name, which conditions may test as ``task``
     conditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # of fixed ones
 
-    def _fixed(self) -> dict[str, Any]:
-        """Fixed values whose own conditions hold (a fixed gamma is dropped for a linear kernel)."""
-        decided = {**self.fixed, "task": self.task}
-        return {k: v for k, v in self.fixed.items() if _holds(self.conditions.get(k, {}), decided)}
+    def _settle(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Drop fixed values whose conditions fail once everything is chosen (a fixed gamma goes
+        with a linear kernel, searched or fixed, and stays with an RBF one)."""
+        decided = {**values, "task": self.task}
+        return {
+            k: v
+            for k, v in values.items()
+            if k not in self.fixed or _holds(self.conditions.get(k, {}), decided)
+        }
 
     def is_empty(self) -> bool:
         """True when every searched parameter is switched off by a fixed one: a single fit."""
@@ -129,7 +134,7 @@ class SearchSpace:
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """Sample the active parameters and return them merged with the fixed ones."""
-        values = self._fixed()
+        values = dict(self.fixed)
         for name, p in self.searched.items():
             if not _active(p, {**values, "task": self.task}):
                 continue
@@ -139,11 +144,11 @@ class SearchSpace:
                 values[name] = trial.suggest_int(name, p.low, p.high, log=p.log)
             else:
                 values[name] = trial.suggest_categorical(name, list(p.choices))
-        return values
+        return self._settle(values)
 
     def complete(self, sampled: Mapping[str, Any]) -> dict[str, Any]:
         """The full parameters of a finished trial: its sampled values with the fixed ones."""
-        return {**self._fixed(), **sampled}
+        return self._settle({**self.fixed, **sampled})
 
 
 def resolve(

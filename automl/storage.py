@@ -7,8 +7,8 @@ on the development machine it costs about 4 ms per trial where SQLite costs abou
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
@@ -22,7 +22,11 @@ JOURNAL_SUFFIXES = (".journal", ".log")
 
 def redact(url: str) -> str:
     """The URL with any password replaced, safe for logs and leaderboards."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def default_url(output_dir: str | Path) -> str:

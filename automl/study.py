@@ -9,8 +9,10 @@ study already holds: finished trials, and search time summed from the trials' ow
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,7 +99,17 @@ def _digest(identity: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
+# Optuna imports these only when a sampler first needs them, in the middle of a study.
+SAMPLER_NEEDS = {"CmaEsSampler": ("cmaes",), "GPSampler": ("torch", "scipy")}
+
+
 def _instantiate(kind: str, config: Mapping[str, Any]) -> Any:
+    target = str(config.get("_target_", "?"))
+    for module in SAMPLER_NEEDS.get(target.rsplit(".", 1)[-1], ()):
+        if importlib.util.find_spec(module) is None:
+            raise UserError(
+                f"the {kind} {target} needs the '{module}' package: pip install {module}"
+            )
     try:
         return instantiate(dict(config))
     except Exception as error:
@@ -146,10 +158,10 @@ def _objective(problem: _Problem) -> Any:
     folds = problem.prepared.folds
 
     def objective(trial: optuna.Trial) -> float:
-        params = problem.space.suggest(trial)
         scores: list[float] = []
         fit_time = predict_time = 0.0
         try:
+            params = problem.space.suggest(trial)
             for step, fold in enumerate(folds):
                 outcome = fit_and_score(
                     problem.model, params, problem.context, problem.metric,
@@ -203,7 +215,7 @@ def _refit(study: optuna.Study, problem: _Problem) -> dict[str, Any] | None:
         return None
     best = study.best_trial
     previous = study.user_attrs.get(RESULT)
-    if previous and previous.get("best_trial") == best.number:
+    if previous and previous.get("best_trial") == best.number and "error" not in previous:
         return previous  # already refit for this best trial: nothing to redo
     params = problem.space.complete(best.params)
     result: dict[str, Any] = {"best_trial": best.number, "params": params, "val_score": best.value}
@@ -230,18 +242,37 @@ def _refit(study: optuna.Study, problem: _Problem) -> dict[str, Any] | None:
     return result
 
 
+def _plan(space: SearchSpace, exp: Experiment, sampler: Any, stored: int) -> tuple[int, Any]:
+    """The trial budget and the sampler for this run.
+
+    All parameters fixed: a single fit. A finite space no larger than the budget: every
+    configuration once, by brute force. Resuming: the sampler's seed moves on by the number of
+    stored trials, or it would propose the first run's configurations again.
+    """
+    if space.is_empty():
+        return 1, sampler
+    size = space.size()
+    seed = exp.sampler.get("seed")
+    if size is not None and size <= exp.n_trials:
+        with warnings.catch_warnings():  # experimental in Optuna 5, and exactly the tool for this
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return size, optuna.samplers.BruteForceSampler(seed=seed)
+    if stored and seed is not None:
+        sampler = _instantiate("sampler", {**exp.sampler, "seed": seed + stored})
+    return exp.n_trials, sampler
+
+
 def run(exp: Experiment, registry: Registry | None = None) -> Summary:
     """Run (or resume) the study of ``exp`` within its budget, then refit and test its best."""
     problem = _resolve(exp, registry or load_registry())
     p, metric = problem.prepared, problem.metric
-    identity = exp.identity()
+    identity = {**exp.identity(), "data": p.fingerprint}
     name = f"{p.name}/{exp.model}/seed={exp.seed}/{_digest(identity)}"
-    storage = open_storage(exp.storage)
+    sampler = _instantiate("sampler", exp.sampler)  # checked before anything is stored
     study = optuna.create_study(
         study_name=name,
-        storage=storage,
+        storage=open_storage(exp.storage),
         direction=metric.direction,
-        sampler=_instantiate("sampler", exp.sampler),
         pruner=_instantiate("pruner", exp.pruner),
         load_if_exists=True,
     )
@@ -257,13 +288,11 @@ def run(exp: Experiment, registry: Registry | None = None) -> Summary:
                 "task": p.task.value,
                 "version": __version__,
                 "config": identity,
+                "fixed": dict(problem.space.fixed),
             },
         )
     trials = study.get_trials(deepcopy=False, states=FINISHED)
-    # All fixed: a single fit. A small finite space: no more trials than configurations.
-    n_trials = (
-        1 if problem.space.is_empty() else min(exp.n_trials, problem.space.size() or exp.n_trials)
-    )
+    n_trials, study.sampler = _plan(problem.space, exp, sampler, stored=len(trials))
     left = n_trials - len(trials)
     budget = None if exp.timeout is None else _TimeBudget(exp.timeout - sum(map(_duration, trials)))
     if left > 0 and (budget is None or budget.left > 0):

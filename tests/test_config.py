@@ -106,3 +106,7 @@ def test_unknown_names_fail_before_any_job(registry, args, message) -> None:
 
 def test_config_yaml_is_plain_omegaconf() -> None:
     assert OmegaConf.load(ROOT / "conf" / "config.yaml").hydra.mode == "MULTIRUN"
+
+
+def test_glob_sweeps_are_left_to_hydra(registry) -> None:
+    check_names(["-m", "model=glob(*)"], registry)

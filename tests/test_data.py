@@ -83,3 +83,9 @@ def test_split_fractions_are_checked() -> None:
     X, y = load_iris(return_X_y=True)
     with pytest.raises(UserError, match="split.test_size must be a fraction"):
         prepare(Data(X, y), "iris", SplitConfig(test_size=1.5))
+
+
+def test_a_class_too_small_to_stratify_is_a_user_error() -> None:
+    y = np.array([0] * 10 + [1] * 10 + [2])
+    with pytest.raises(UserError, match="class 2 has 1 row\\(s\\), too few to stratify"):
+        prepare(Data(np.zeros((21, 1)), y), "x", SplitConfig())

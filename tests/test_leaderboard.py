@@ -14,11 +14,14 @@ from automl.storage import open_storage, redact
 from automl.study import ATTR, RESULT, Experiment, run
 
 
-def _study(storage, model: str, val: float, test: float, metric="accuracy", direction="maximize"):
+def _study(storage, model, val, test, metric="accuracy", direction="maximize", seed=0):
     """A study as the runner leaves it, with chosen scores (to test ranking logic in isolation)."""
-    study = optuna.create_study(study_name=f"d/{model}", storage=storage, direction=direction)
+    study = optuna.create_study(
+        study_name=f"d/{model}/{seed}", storage=storage, direction=direction
+    )
     study.set_user_attr(
-        ATTR, {"dataset": "d", "model": model, "seed": 0, "metric": metric, "direction": direction}
+        ATTR,
+        {"dataset": "d", "model": model, "seed": seed, "metric": metric, "direction": direction},
     )
     study.add_trial(optuna.trial.create_trial(value=val))
     study.set_user_attr(
@@ -91,6 +94,41 @@ def test_rebuild_without_a_storage_is_a_clear_error(tmp_path, capsys) -> None:
     assert "no storage at" in capsys.readouterr().err
 
 
-def test_passwords_are_redacted() -> None:
-    assert redact("postgresql://me:secret@db/x") == "postgresql://me:***@db/x"
-    assert redact("sqlite:///x.db") == "sqlite:///x.db"
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://me:secret@db:5432/x", "postgresql://me:***@db:5432/x"),
+        ("postgresql://me:p@ss@db/x", "postgresql://me:***@db/x"),
+        ("redis://:s3cret@host:6379/0", "redis://:***@host:6379/0"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+        ("results/automl.journal", "results/automl.journal"),
+    ],
+)
+def test_passwords_are_redacted(url, shown) -> None:
+    assert redact(url) == shown
+
+
+def test_the_pick_is_made_within_each_seed(storage_url) -> None:
+    storage = open_storage(storage_url)
+    _study(storage, "a", val=0.90, test=0.95)
+    _study(storage, "b", val=0.80, test=0.99, seed=1)
+    (board,) = leaderboard.rank(leaderboard.rows(storage)).values()
+    assert sorted(board.loc[board["pick"] == "*", "model"]) == ["a", "b"]
+
+
+def test_rebuild_keeps_the_latest_study_of_each_learner(storage_url) -> None:
+    run(Experiment(dataset="iris", model="knn", storage=storage_url, n_trials=2, progress=False))
+    run(
+        Experiment(
+            dataset="iris",
+            model="knn",
+            storage=storage_url,
+            n_trials=2,
+            progress=False,
+            params={"n_neighbors": 3},
+        )
+    )
+    frame = leaderboard.rows(open_storage(storage_url))
+    assert len(frame) == 2
+    (row,) = leaderboard.latest(frame).to_dict("records")
+    assert json.loads(row["best_params"])["n_neighbors"] == 3

@@ -28,9 +28,12 @@ def test_classification_metrics(registry, name, direction, prediction, expected)
     assert metric.score(Y, prediction) == pytest.approx(expected)
 
 
-def test_multiclass_averages_are_macro(registry) -> None:
+def test_multiclass_averages_are_macro_over_every_class(registry) -> None:
     y, pred = np.array([0, 1, 2, 2]), np.array([0, 2, 2, 2])
-    assert registry.metric("recall").score(y, pred) == pytest.approx((1 + 0 + 1) / 3)
+    assert registry.metric("recall").score(y, pred, n_classes=3) == pytest.approx((1 + 0 + 1) / 3)
+    # a split holding two of three classes is still scored as multiclass, not as binary
+    y, pred = np.array([0, 2, 2]), np.array([0, 2, 0])
+    assert registry.metric("recall").score(y, pred, n_classes=3) == pytest.approx((1 + 0 + 0.5) / 3)
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,13 @@ def test_a_fixed_param_switched_off_by_its_condition_is_dropped() -> None:
     assert space.complete({}) == {"kernel": "linear", "C": 1.0}
 
 
+def test_a_fixed_param_conditional_on_a_searched_one_follows_the_sample() -> None:
+    space = resolve(SVM, {"kernel": SEARCH, "C": 1.0, "gamma": 0.01}, {})
+    for params in _sample(space, n=10):
+        assert params.get("gamma") == (0.01 if params["kernel"] == "rbf" else None)
+    assert space.complete({"kernel": "rbf"})["gamma"] == 0.01
+
+
 def test_conditions_may_name_the_task() -> None:
     declared = {"criterion": Categorical(("gini",), when={"task": ["binary", "multiclass"]})}
     assert resolve(declared, {"criterion": SEARCH}, {}, task="regression").is_empty()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 from sklearn.dummy import DummyClassifier
 
@@ -169,3 +172,35 @@ def test_regression_runs_with_its_default_metric(storage_url) -> None:
     summary = run(_experiment(storage_url, dataset="diabetes", model="linear"))
     assert summary.metric == "rmse" and 30 < summary.test_score < 80
     assert np.isfinite(summary.val_score)
+
+
+def test_a_resumed_study_does_not_repeat_the_first_runs_configurations(storage_url) -> None:
+    random = {"_target_": "optuna.samplers.RandomSampler", "seed": 0}
+    first = run(_experiment(storage_url, n_trials=3, sampler=random))
+    run(_experiment(storage_url, n_trials=6, sampler=random))
+    trials = _trials(storage_url, first.study)
+    seen = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(trials) == 6 and not set(seen[:3]) & set(seen[3:])
+
+
+def test_a_small_finite_space_is_searched_exhaustively(storage_url) -> None:
+    summary = run(_experiment(storage_url, n_trials=20, params={"n_neighbors": 5}))
+    trials = _trials(storage_url, summary.study)
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == len(trials) == 4
+
+
+def test_edited_data_is_a_new_study(tmp_path, storage_url) -> None:
+    path = tmp_path / "d.csv"
+    rng = np.random.default_rng(0)
+    frame = {"a": rng.normal(size=60), "target": [0, 1, 2] * 20}
+    pd.DataFrame(frame).to_csv(path, index=False)
+    exp = _experiment(storage_url, dataset="csv", dataset_options={"path": str(path)}, n_trials=2)
+    first = run(exp)
+    pd.DataFrame({**frame, "a": frame["a"] + 1}).to_csv(path, index=False)
+    assert run(exp).study != first.study
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cmaes") is not None, reason="cmaes is installed")
+def test_a_sampler_missing_its_package_is_a_user_error(storage_url) -> None:
+    with pytest.raises(UserError, match="needs the 'cmaes' package: pip install cmaes"):
+        run(_experiment(storage_url, sampler={"_target_": "optuna.samplers.CmaEsSampler"}))

@@ -52,9 +52,9 @@ def build_linear(params: Mapping[str, Any], context: FitContext) -> Any:
     p = dict(params)
     scaler = p.pop("scaler", "standard")
     if context.task.is_classification:
-        linear = LogisticRegression(C=p["C"], max_iter=p.get("max_iter", 1000))
+        linear = LogisticRegression(**p)
     else:  # ridge's alpha is the inverse of C, so one range serves both tasks
-        linear = Ridge(alpha=1.0 / p["C"])
+        linear = Ridge(alpha=1.0 / p.pop("C"), **p)
     return _scaled(linear, scaler)
 
 
@@ -135,7 +135,7 @@ MODELS = (
         "linear",
         build_linear,
         space={"C": Float(1e-4, 1e4, log=True), "scaler": Categorical(SCALERS)},
-        defaults={"scaler": "standard"},
+        defaults={"scaler": "standard", "max_iter": 1000},
         description="logistic regression, or ridge (alpha = 1/C) for regression",
     ),
     Model(

@@ -18,11 +18,13 @@ REGRESSION = frozenset({Task.REGRESSION})
 
 
 def _averaged(func: Any) -> Any:
-    """Binary average for two classes, macro for more, decided from the labels seen."""
+    """The positive class's score for two classes; the macro average over all classes for more."""
 
-    def score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        two = len(np.union1d(np.unique(y_true), np.unique(y_pred))) <= 2
-        return func(y_true, y_pred, average="binary" if two else "macro", zero_division=0)
+    def score(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> float:
+        n = n_classes or len(np.union1d(y_true, y_pred))
+        if n <= 2:
+            return func(y_true, y_pred, average="binary", pos_label=1, zero_division=0)
+        return func(y_true, y_pred, average="macro", labels=np.arange(n), zero_division=0)
 
     return score
 
@@ -44,9 +46,9 @@ def _rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 METRICS = (
     Metric("accuracy", skm.accuracy_score, "maximize", CLASSIFICATION, default_for=CLASSIFICATION),
     Metric("balanced_accuracy", skm.balanced_accuracy_score, "maximize", CLASSIFICATION),
-    Metric("f1", _averaged(skm.f1_score), "maximize", CLASSIFICATION),
-    Metric("recall", _averaged(skm.recall_score), "maximize", CLASSIFICATION),
-    Metric("precision", _averaged(skm.precision_score), "maximize", CLASSIFICATION),
+    Metric("f1", _averaged(skm.f1_score), "maximize", CLASSIFICATION, per_class=True),
+    Metric("recall", _averaged(skm.recall_score), "maximize", CLASSIFICATION, per_class=True),
+    Metric("precision", _averaged(skm.precision_score), "maximize", CLASSIFICATION, per_class=True),
     Metric("roc_auc", _roc_auc, "maximize", CLASSIFICATION, needs="proba"),
     Metric("log_loss", _log_loss, "minimize", CLASSIFICATION, needs="proba"),
     Metric("mse", skm.mean_squared_error, "minimize", REGRESSION, needs="value"),

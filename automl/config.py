@@ -61,6 +61,7 @@ class Schema:
     output_dir: str = "results"
     storage: str | None = None
     threads: int = 0
+    device: str = "auto"
     progress: bool = True
 
 
@@ -109,6 +110,7 @@ def experiment(cfg: Any) -> Experiment:
         n_trials=c["search"]["n_trials"],
         timeout=c["search"]["timeout"],
         threads=c["threads"],
+        device=c["device"],
         sampler=c["sampler"],
         pruner=c["pruner"],
         storage=c["storage"] or default_url(c["output_dir"]),

@@ -9,7 +9,7 @@ trials reuse them instead of copying data.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -18,7 +18,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.preprocessing import LabelEncoder
 
 from automl.errors import UserError
-from automl.registry import Data
+from automl.registry import MODALITIES, Data
 from automl.task import Task, infer_task
 
 
@@ -53,6 +53,7 @@ class Prepared:
     folds: tuple[Fold, ...]
     classes: np.ndarray | None
     fingerprint: str = ""
+    modality: str = "tabular"
 
     @property
     def n_classes(self) -> int | None:
@@ -153,6 +154,10 @@ def _folds(X: Any, y: np.ndarray, task: Task, cfg: SplitConfig) -> tuple[Fold, .
 
 def prepare(data: Data, name: str, cfg: SplitConfig) -> Prepared:
     """Infer the task, encode labels, and cut the test split and the validation folds."""
+    if data.modality not in MODALITIES:
+        raise UserError(
+            f"{name}: unknown modality '{data.modality}'; one of {', '.join(MODALITIES)}"
+        )
     y = _target(data.y, name)
     if len(y) != len(data.X):
         raise UserError(f"{name}: {len(data.X)} feature rows but {len(y)} target values")
@@ -185,4 +190,32 @@ def prepare(data: Data, name: str, cfg: SplitConfig) -> Prepared:
         folds=_folds(X_dev, y_dev, task, cfg),
         classes=classes,
         fingerprint=fingerprint(data),
+        modality=data.modality,
+    )
+
+
+def _flat(X: Any) -> Any:
+    """Images and sequences as rows of features; sequence padding (NaN) becomes 0."""
+    X = np.asarray(X)
+    return np.nan_to_num(X.reshape(len(X), -1), nan=0.0) if X.ndim > 2 else X
+
+
+def for_model(prepared: Prepared, modalities: frozenset[str], model: str) -> Prepared:
+    """The splits as ``model`` takes them: unchanged, or flattened for a tabular learner."""
+    if prepared.modality in modalities:
+        return prepared
+    if "tabular" not in modalities:
+        raise UserError(
+            f"model '{model}' takes {', '.join(sorted(modalities))} data; "
+            f"dataset {prepared.name} is {prepared.modality}"
+        )
+    folds = tuple(
+        Fold(_flat(f.X_train), f.y_train, _flat(f.X_valid), f.y_valid) for f in prepared.folds
+    )
+    return replace(
+        prepared,
+        X_dev=_flat(prepared.X_dev),
+        X_test=_flat(prepared.X_test),
+        folds=folds,
+        modality="tabular",
     )

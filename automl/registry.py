@@ -18,12 +18,17 @@ if TYPE_CHECKING:
     from automl.space import Param
 
 
+MODALITIES = ("tabular", "image", "sequence")
+
+
 @dataclass
 class Data:
     """Features and target, and the dataset's own test split where it defines one.
 
-    ``X`` is a NumPy array or a pandas DataFrame; ``task`` is inferred from ``y`` when left None.
-    ``name`` overrides the dataset's registered name in leaderboards (a CSV file's stem, say).
+    ``modality`` says what ``X`` holds: ``tabular`` (N×F array or DataFrame), ``image`` (N×C×H×W
+    array) or ``sequence`` (N×T×F array; a series shorter than T is padded at the end with NaN).
+    ``task`` is inferred from ``y`` when left None. ``name`` overrides the dataset's registered
+    name in leaderboards (a CSV file's stem, say).
     """
 
     X: np.ndarray | pd.DataFrame
@@ -32,6 +37,7 @@ class Data:
     y_test: np.ndarray | pd.Series | None = None
     task: Task | None = None
     name: str | None = None
+    modality: str = "tabular"
 
 
 @dataclass(frozen=True)
@@ -55,8 +61,12 @@ class FitContext:
     task: Task
     seed: int
     threads: int = 1  # threads a learner may use; 0 or less means all cores
+    device: str = "auto"  # auto, cpu or cuda: where learners that can use a GPU run
     n_classes: int | None = None
     needs_proba: bool = False  # the metric scores predict_proba, so the model must provide it
+    # Called by iterative learners after each epoch with (epoch, validation loss). With a pruner
+    # the harness raises optuna.TrialPruned from it to stop a hopeless trial. None: nobody listens.
+    report: Callable[[int, float], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,8 @@ class Model:
 
     ``space`` holds its searchable hyperparameters; ``defaults`` fixes some of them (or others that are
     never searched). A user can fix any of them, or return a fixed one to the search, from the config.
+    ``modalities`` lists the inputs it takes as they are; a tabular learner gets images and sequences
+    flattened, so every learner competes wherever it can.
     """
 
     name: str
@@ -72,6 +84,7 @@ class Model:
     space: Mapping[str, Param] = field(default_factory=dict)
     defaults: Mapping[str, Any] = field(default_factory=dict)
     tasks: frozenset[Task] = ALL_TASKS
+    modalities: frozenset[str] = frozenset({"tabular"})
     description: str = ""
 
     def initial_params(self) -> dict[str, Any]:

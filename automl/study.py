@@ -14,7 +14,7 @@ import json
 import logging
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ from hydra.utils import instantiate
 from optuna.trial import TrialState
 
 from automl import __version__
-from automl.data import Prepared, SplitConfig, prepare
+from automl.data import Prepared, SplitConfig, for_model, prepare
 from automl.errors import UserError
 from automl.evaluate import fit_and_score
 from automl.plugins import registry as load_registry
@@ -55,6 +55,7 @@ class Experiment:
     n_trials: int = 20
     timeout: float | None = None  # seconds of search per study, over all runs
     threads: int = 0
+    device: str = "auto"
     sampler: Mapping[str, Any] = field(
         default_factory=lambda: {"_target_": "optuna.samplers.TPESampler"}
     )
@@ -144,14 +145,26 @@ def _resolve(exp: Experiment, registry: Registry) -> _Problem:
         )
     params = {**model.initial_params(), **exp.params}
     space = resolve(model.space, params, exp.space, task=prepared.task.value)
+    prepared = for_model(prepared, model.modalities, model.name)
     context = FitContext(
         task=prepared.task,
         seed=exp.seed,
         threads=exp.threads,
+        device=exp.device,
         n_classes=prepared.n_classes,
         needs_proba=metric.needs == "proba",
     )
     return _Problem(prepared, model, metric, space, context)
+
+
+def _epoch_reporter(trial: optuna.Trial, direction: str) -> Any:
+    def report(epoch: int, loss: float) -> None:
+        # Losses fall as models improve; the study's direction decides what "better" means.
+        trial.report(-loss if direction == "maximize" else loss, epoch)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+
+    return report
 
 
 def _objective(problem: _Problem) -> Any:
@@ -160,11 +173,14 @@ def _objective(problem: _Problem) -> Any:
     def objective(trial: optuna.Trial) -> float:
         scores: list[float] = []
         fit_time = predict_time = 0.0
+        context = problem.context
+        if len(folds) == 1:  # holdout: epochs are the steps a pruner judges (folds are, with CV)
+            context = replace(context, report=_epoch_reporter(trial, problem.metric.direction))
         try:
             params = problem.space.suggest(trial)
             for step, fold in enumerate(folds):
                 outcome = fit_and_score(
-                    problem.model, params, problem.context, problem.metric,
+                    problem.model, params, context, problem.metric,
                     fold.X_train, fold.y_train, fold.X_valid, fold.y_valid,
                 )  # fmt: skip
                 scores.append(outcome.score)

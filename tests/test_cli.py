@@ -85,7 +85,7 @@ def test_seed_random_forest_on_a_csv_file(tmp_path) -> None:
     ("args", "message"),
     [
         (["dataset=nope"], "unknown dataset 'nope'; available: breast_cancer, csv, diabetes"),
-        (["model=nope"], "unknown model 'nope'; available: decision_tree, dummy"),
+        (["model=nope"], "unknown model 'nope'; available: cnn, decision_tree, dummy"),
         (["metric=nope", "model=dummy"], "unknown metric 'nope'; available: accuracy"),
         (
             ["dataset=csv", "dataset.path=missing.csv", "model=dummy"],

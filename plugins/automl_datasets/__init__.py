@@ -1,4 +1,4 @@
-"""Built-in datasets: scikit-learn's bundled sets and a CSV file with a target column."""
+"""Built-in datasets: scikit-learn's bundled sets, a CSV file, MNIST, digits as images, UCR/UEA."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pandas as pd
 from automl import Data, Dataset, hookimpl
 from automl.errors import UserError
 from automl.task import parse_task
+from automl_datasets.mnist import load_digits_images, load_mnist
+from automl_datasets.ucr import ARCHIVED, load_ucr
 
 BUNDLED = {
     "digits": "8×8 images of handwritten digits, 1,797 × 64, 10 classes",
@@ -67,5 +69,26 @@ def register_datasets(register: Any) -> None:
             load_csv,
             options={"path": "???", "target": "target", "task": "auto", "sep": ","},
             description="a CSV file with a header; dataset.path=FILE dataset.target=COLUMN",
+        )
+    )
+    register(
+        Dataset(
+            "mnist",
+            load_mnist,
+            options={"root": None, "train": "5k"},
+            description="MNIST images, official 10k test set; train: 5k subset or 60k",
+        )
+    )
+    register(
+        Dataset(
+            "digits_images", load_digits_images, description="scikit-learn's digits as 8×8 images"
+        )
+    )
+    register(
+        Dataset(
+            "ucr",
+            load_ucr,
+            options={"problem": "GunPoint", "root": None},
+            description=f"UCR/UEA time series (.ts); dataset.problem: {', '.join(ARCHIVED)}, ...",
         )
     )

@@ -1,0 +1,99 @@
+"""Built-in deep learners: PyTorch MLP, CNN and RNN, on a GPU when there is one.
+
+Each registers as a model with its search space (learning rate on a log scale, weight decay, batch
+size, architecture). The MLP takes every modality (images and sequences flattened); the CNN takes
+images (2-D convolution) and sequences (1-D); the RNN takes sequences and images as rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from automl import Categorical, FitContext, Float, Int, Model, hookimpl
+from automl_torch.estimators import TorchClassifier, TorchRegressor
+
+__all__ = ["MODELS", "TorchClassifier", "TorchRegressor", "register_models"]
+
+TRAINING = {
+    "lr": Float(1e-4, 3e-2, log=True),
+    "weight_decay": Float(1e-7, 1e-2, log=True),
+    "batch_size": Categorical((32, 64, 128, 256, 512)),
+    "dropout": Float(0.0, 0.5),
+}
+FIXED = {  # fixed defaults of every deep learner; any can be changed with model.params.<name>
+    "max_epochs": 30,
+    "patience": 5,
+    "validation_fraction": 0.1,
+    "optimizer": "adam",
+    "standardize": True,
+    "time_limit": 300.0,  # seconds of training per fit, after which the best epoch so far is kept
+}
+
+
+def _builder(network: str) -> Any:
+    def build(params: Mapping[str, Any], context: FitContext) -> Any:
+        kind = TorchClassifier if context.task.is_classification else TorchRegressor
+        return kind(
+            network,
+            **params,
+            device=context.device,
+            random_state=context.seed,
+            threads=context.threads,
+            on_epoch=context.report,
+        )
+
+    return build
+
+
+MODELS = (
+    Model(
+        "mlp",
+        _builder("mlp"),
+        space={
+            "depth": Int(1, 4),
+            "width": Int(32, 1024, log=True),
+            "shrink": Float(0.25, 1.0),
+            "activation": Categorical(("relu", "gelu", "tanh")),
+            "norm": Categorical(("none", "batch", "layer")),
+            **TRAINING,
+        },
+        defaults=FIXED,
+        modalities=frozenset({"tabular", "image", "sequence"}),
+        description="PyTorch multilayer perceptron (images and sequences flattened)",
+    ),
+    Model(
+        "cnn",
+        _builder("cnn"),
+        space={
+            "depth": Int(1, 3),
+            "channels": Int(8, 64, log=True),
+            "kernel_size": Categorical((3, 5)),
+            "pooling": Categorical(("max", "avg")),
+            **TRAINING,
+        },
+        defaults={**FIXED, "activation": "relu"},
+        modalities=frozenset({"image", "sequence"}),
+        description="PyTorch convolutional network: 2-D on images, 1-D on sequences",
+    ),
+    Model(
+        "rnn",
+        _builder("rnn"),
+        space={
+            "cell": Categorical(("gru", "lstm")),
+            "hidden": Int(16, 256, log=True),
+            "layers": Int(1, 3),
+            "bidirectional": Categorical((False, True)),
+            **TRAINING,
+        },
+        defaults=FIXED,
+        modalities=frozenset({"sequence", "image"}),
+        description="PyTorch GRU/LSTM over sequences, or over an image's rows",
+    ),
+)
+
+
+@hookimpl
+def register_models(register: Any) -> None:
+    for model in MODELS:
+        register(model)

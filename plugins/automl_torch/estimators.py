@@ -1,0 +1,303 @@
+"""PyTorch learners with the scikit-learn estimator contract: ``TorchClassifier``, ``TorchRegressor``.
+
+The training loop is written by hand rather than built on DataLoader because, for in-memory data,
+the loader's per-batch Python work and host-to-device copies dominate small networks. Here the data
+moves to the device once per process (``resident``), each epoch shuffles by index on the device, the
+loss is summed on the device (one host sync per epoch), and CUDA runs use bf16 autocast and fused
+optimizers. ``benchmarks/deep_epoch.py`` measures it against the plain DataLoader loop.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from torch import nn
+
+from automl_torch.networks import CNN, MLP, RNN
+
+_RESIDENT: dict[tuple[int, str], tuple[weakref.ref, torch.Tensor, torch.Tensor | None]] = {}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device=cuda, but torch sees no CUDA device; use device=auto or cpu")
+    return torch.device(name)
+
+
+def resident(X: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``X`` on ``device`` as float32 with NaN padding zeroed, and sequence lengths.
+
+    Cached per array object for as long as the array lives, so every trial and epoch of a study
+    reuses one copy on the device instead of moving the data again.
+    """
+    key = (id(X), str(device))
+    hit = _RESIDENT.get(key)
+    if hit is not None and hit[0]() is X:
+        return hit[1], hit[2]
+    array = np.asarray(X, dtype=np.float32)
+    x = torch.from_numpy(np.ascontiguousarray(array)).to(device)
+    lengths = None
+    if x.ndim == 3:  # N×T×F sequences: trailing all-NaN steps are padding
+        lengths = (~torch.isnan(x).all(dim=2)).sum(dim=1).clamp(min=1)
+    x = torch.nan_to_num(x, nan=0.0)
+    if isinstance(X, np.ndarray):
+        _RESIDENT[key] = (weakref.ref(X, lambda _, k=key: _RESIDENT.pop(k, None)), x, lengths)
+    return x, lengths
+
+
+class _Standardize(nn.Module):
+    """Fixed per-feature (tabular) or per-channel (image, sequence) scaling, fitted on training rows."""
+
+    def __init__(self, x: torch.Tensor) -> None:
+        super().__init__()
+        dims = {2: (0,), 3: (0, 1), 4: (0, 2, 3)}[x.ndim]
+        mean = x.mean(dim=dims, keepdim=True)[0]
+        std = x.std(dim=dims, keepdim=True)[0].clamp(min=1e-6)
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class _Model(nn.Module):
+    def __init__(self, scale: nn.Module, net: nn.Module) -> None:
+        super().__init__()
+        self.scale, self.net = scale, net
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        return self.net(self.scale(x), lengths)
+
+
+class _TorchEstimator(BaseEstimator):
+    """Shared by the classifier and the regressor: ``network`` picks mlp, cnn or rnn, and only
+    that network's architecture parameters matter."""
+
+    def __init__(
+        self,
+        network: str = "mlp",
+        *,
+        depth: int = 2,
+        width: int = 128,
+        shrink: float = 1.0,
+        activation: str = "relu",
+        dropout: float = 0.0,
+        norm: str = "none",
+        channels: int = 32,
+        kernel_size: int = 3,
+        pooling: str = "max",
+        cell: str = "gru",
+        hidden: int = 64,
+        layers: int = 1,
+        bidirectional: bool = False,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        batch_size: int = 64,
+        max_epochs: int = 30,
+        patience: int = 5,
+        validation_fraction: float = 0.1,
+        standardize: bool = True,
+        device: str = "auto",
+        random_state: int = 0,
+        threads: int = 0,
+        time_limit: float | None = None,
+        on_epoch: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self.network = network
+        self.depth = depth
+        self.width = width
+        self.shrink = shrink
+        self.activation = activation
+        self.dropout = dropout
+        self.norm = norm
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.pooling = pooling
+        self.cell = cell
+        self.hidden = hidden
+        self.layers = layers
+        self.bidirectional = bidirectional
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.standardize = standardize
+        self.device = device
+        self.random_state = random_state
+        self.threads = threads
+        self.time_limit = time_limit
+        self.on_epoch = on_epoch
+
+    # What the subclasses define.
+    def _targets(self, y: np.ndarray, device: torch.device) -> tuple[torch.Tensor, int]:
+        raise NotImplementedError
+
+    def _loss(self) -> nn.Module:
+        raise NotImplementedError
+
+    def _network(self, in_shape: tuple[int, ...], outputs: int) -> nn.Module:
+        if self.network == "mlp":
+            return MLP(in_shape, outputs, depth=self.depth, width=self.width, shrink=self.shrink,
+                       activation=self.activation, dropout=self.dropout, norm=self.norm)  # fmt: skip
+        if self.network == "cnn":
+            if len(in_shape) == 1:
+                raise ValueError("a CNN needs images (N×C×H×W) or sequences (N×T×F)")
+            return CNN(in_shape, outputs, depth=self.depth, channels=self.channels,
+                       kernel_size=self.kernel_size, pooling=self.pooling,
+                       activation=self.activation, dropout=self.dropout,
+                       sequence=len(in_shape) == 2)  # fmt: skip
+        if self.network == "rnn":
+            if len(in_shape) == 1:
+                raise ValueError("an RNN needs sequences (N×T×F) or images (N×C×H×W)")
+            return RNN(in_shape, outputs, cell=self.cell, hidden=self.hidden, layers=self.layers,
+                       bidirectional=self.bidirectional, dropout=self.dropout)  # fmt: skip
+        raise ValueError(f"unknown network '{self.network}'; available: mlp, cnn, rnn")
+
+    def _optimizer(self, params: Any, device: torch.device) -> torch.optim.Optimizer:
+        kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+        if self.optimizer not in kinds:
+            raise ValueError(f"unknown optimizer '{self.optimizer}'; available: adam, adamw")
+        fused = device.type == "cuda"  # one kernel per step instead of one per parameter
+        return kinds[self.optimizer](
+            params, lr=self.lr, weight_decay=self.weight_decay, fused=fused
+        )
+
+    def fit(self, X: Any, y: Any) -> _TorchEstimator:
+        start = time.monotonic()
+        device = resolve_device(self.device)
+        if self.threads > 0:
+            torch.set_num_threads(self.threads)
+        x, lengths = resident(X, device)
+        targets, outputs = self._targets(np.asarray(y), device)
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.random_state)
+            generator = torch.Generator(device=device).manual_seed(self.random_state)
+            order = torch.randperm(len(x), device=device, generator=generator)
+            n_valid = int(round(len(x) * self.validation_fraction))
+            valid, train = order[:n_valid], order[n_valid:]
+            scale = _Standardize(x[train]) if self.standardize else nn.Identity()
+            self.model_ = _Model(scale, self._network(tuple(x.shape[1:]), outputs)).to(device)
+            self._train(x, lengths, targets, train, valid, generator, device, start)
+        return self
+
+    def _batches(self, rows: torch.Tensor, size: int) -> Any:
+        for i in range(0, len(rows), size):
+            yield rows[i : i + size]
+
+    def _epoch_loss(self, x, lengths, targets, rows, loss_fn, device) -> float:  # type: ignore[no-untyped-def]
+        self.model_.eval()
+        total = torch.zeros((), device=device)
+        with torch.no_grad(), _autocast(device):
+            for b in self._batches(rows, 4096):
+                out = self.model_(x[b], None if lengths is None else lengths[b]).float()
+                total += loss_fn(out, targets[b]) * len(b)
+        return float(total / len(rows))
+
+    def _train(self, x, lengths, targets, train, valid, generator, device, start) -> None:  # type: ignore[no-untyped-def]
+        loss_fn = self._loss()
+        optimizer = self._optimizer(self.model_.parameters(), device)
+        best, best_state, stale = float("inf"), None, 0
+        self.history_: list[dict[str, float]] = []
+        self.stopped_by_time_ = False
+        for epoch in range(self.max_epochs):
+            self.model_.train()
+            total = torch.zeros((), device=device)
+            shuffled = train[torch.randperm(len(train), device=device, generator=generator)]
+            for b in self._batches(shuffled, self.batch_size):
+                if len(b) < 2:  # batch normalisation cannot use a batch of one
+                    continue
+                with _autocast(device):
+                    out = self.model_(x[b], None if lengths is None else lengths[b]).float()
+                    loss = loss_fn(out, targets[b])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.detach() * len(b)  # stays on the device: no sync per batch
+                if self.time_limit is not None and time.monotonic() - start > self.time_limit:
+                    self.stopped_by_time_ = True
+                    break
+            train_loss = float(total / max(1, len(train)))
+            watched = (
+                self._epoch_loss(x, lengths, targets, valid, loss_fn, device)
+                if len(valid)
+                else train_loss
+            )
+            self.history_.append({"epoch": epoch, "train_loss": train_loss, "loss": watched})
+            if watched < best - 1e-7:
+                best, stale = watched, 0
+                if len(valid):
+                    best_state = {
+                        k: v.detach().clone() for k, v in self.model_.state_dict().items()
+                    }
+            else:
+                stale += 1
+            if self.on_epoch is not None:
+                self.on_epoch(epoch, watched)  # may raise optuna.TrialPruned
+            if self.stopped_by_time_ or (len(valid) and stale >= self.patience):
+                break
+        if best_state is not None:  # early stopping keeps the best epoch's weights
+            self.model_.load_state_dict(best_state)
+        self.n_epochs_ = len(self.history_)
+
+    def _forward(self, X: Any) -> torch.Tensor:
+        device = next(self.model_.parameters()).device
+        x, lengths = resident(X, device)
+        self.model_.eval()
+        outputs = []
+        with torch.no_grad(), _autocast(device):
+            for i in range(0, len(x), 4096):
+                batch_lengths = None if lengths is None else lengths[i : i + 4096]
+                outputs.append(self.model_(x[i : i + 4096], batch_lengths).float())
+        return torch.cat(outputs)
+
+
+def _autocast(device: torch.device) -> Any:
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+class TorchClassifier(ClassifierMixin, _TorchEstimator):
+    """A PyTorch classifier (cross-entropy); ``predict_proba`` gives softmax probabilities."""
+
+    def _targets(self, y: np.ndarray, device: torch.device) -> tuple[torch.Tensor, int]:
+        self.classes_ = np.unique(y)
+        index = np.searchsorted(self.classes_, y)
+        return torch.as_tensor(index, dtype=torch.long, device=device), len(self.classes_)
+
+    def _loss(self) -> nn.Module:
+        return nn.CrossEntropyLoss()
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return torch.softmax(self._forward(X), dim=1).cpu().numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[self._forward(X).argmax(dim=1).cpu().numpy()]
+
+
+class TorchRegressor(RegressorMixin, _TorchEstimator):
+    """A PyTorch regressor (mean squared error on the standardised target)."""
+
+    def _targets(self, y: np.ndarray, device: torch.device) -> tuple[torch.Tensor, int]:
+        y = y.astype(np.float64)
+        self.y_mean_, self.y_std_ = float(y.mean()), float(y.std() or 1.0)
+        scaled = (y - self.y_mean_) / self.y_std_
+        return torch.as_tensor(scaled, dtype=torch.float32, device=device).view(-1, 1), 1
+
+    def _loss(self) -> nn.Module:
+        return nn.MSELoss()
+
+    def predict(self, X: Any) -> np.ndarray:
+        out = self._forward(X).view(-1).cpu().numpy().astype(np.float64)
+        return out * self.y_std_ + self.y_mean_

@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import optuna
 import pytest
+import torch
 from automl_datasets.mnist import load_digits_images
 from automl_datasets.ucr import load_ucr
 from automl_torch import TorchClassifier, TorchRegressor
-from automl_torch.estimators import resident
+from automl_torch.estimators import _Standardize, resident
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_digits
 from sklearn.model_selection import train_test_split
@@ -56,7 +57,7 @@ def test_a_tabular_network_refuses_what_it_cannot_read() -> None:
 
 
 def test_variable_length_sequences_keep_their_lengths(vowels) -> None:
-    _, lengths = resident(vowels.X, __import__("torch").device("cpu"))
+    _, lengths = resident(vowels.X, torch.device("cpu"))
     expected = (~np.isnan(vowels.X).all(axis=2)).sum(axis=1)
     assert lengths.tolist() == expected.tolist() and expected.min() < expected.max()
 
@@ -137,3 +138,25 @@ def test_classical_learners_compete_on_images_flattened(storage_url) -> None:
     summary = run(Experiment(dataset="digits_images", model="knn", storage=storage_url,
                              n_trials=2, progress=False, threads=1))  # fmt: skip
     assert summary.test_score > 0.9
+
+
+def test_a_missing_value_inside_a_series_does_not_shorten_it() -> None:
+    X = np.array([[[1.0], [np.nan], [2.0], [np.nan]]], dtype=np.float32)
+    _, lengths = resident(X, torch.device("cpu"))
+    assert lengths.tolist() == [3]
+
+
+def test_sequence_scaling_ignores_padding_and_keeps_it_zero(vowels) -> None:
+    x, lengths = resident(vowels.X, torch.device("cpu"))
+    scale = _Standardize(x, lengths)
+    assert float(scale.mean[0, 0]) == pytest.approx(float(np.nanmean(vowels.X[:, :, 0])), rel=1e-5)
+    assert float(scale.std[0, 0]) == pytest.approx(float(np.nanstd(vowels.X[:, :, 0])), rel=1e-5)
+    padding = torch.from_numpy(np.isnan(vowels.X).all(axis=2))
+    assert bool((scale(x, lengths)[padding] == 0).all())
+
+
+def test_a_constant_feature_is_left_unscaled() -> None:
+    x = torch.tensor([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]])
+    scale = _Standardize(x, None)
+    assert scale.std[1] == 1.0
+    assert float(scale(torch.tensor([[2.0, 9.0]]))[0, 1]) == 4.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import shutil
 import tempfile
@@ -46,8 +47,12 @@ def _sha256(path: Path, *, decompress: bool = False) -> str:
 def verified(remote: Remote, path: Path) -> bool:
     if remote.sha256 and _sha256(path) == remote.sha256:
         return True
-    if remote.content_sha256 and _sha256(path, decompress=True) == remote.content_sha256:
-        return True
+    if remote.content_sha256:
+        try:
+            if _sha256(path, decompress=True) == remote.content_sha256:
+                return True
+        except (OSError, EOFError):  # not gzip, or cut short
+            return False
     return not (remote.sha256 or remote.content_sha256)  # nothing known to check against
 
 
@@ -65,17 +70,19 @@ def fetch(dataset: str, remote: Remote, root: str | None = None) -> Path:
             return path
     target = cache_dir(dataset) / remote.filename
     target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkstemp(dir=target.parent, prefix=".download-")[1])
     try:
-        with urllib.request.urlopen(remote.url, timeout=60) as response:
-            with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
-                shutil.copyfileobj(response, tmp)
-    except OSError as error:
-        where = f"dataset.root=FOLDER or {target.parent}"
-        raise UserError(
-            f"cannot download {remote.url} ({error}); put {remote.filename} in {where}"
-        ) from None
-    if not verified(remote, Path(tmp.name)):
-        os.unlink(tmp.name)
-        raise UserError(f"the download of {remote.url} does not match its checksum")
-    os.replace(tmp.name, target)
+        try:
+            with urllib.request.urlopen(remote.url, timeout=60) as response, open(tmp, "wb") as f:
+                shutil.copyfileobj(response, f)
+        except (OSError, http.client.HTTPException) as error:  # no network, refused, cut short
+            where = f"dataset.root=FOLDER or {target.parent}"
+            raise UserError(
+                f"cannot download {remote.url} ({error}); put {remote.filename} in {where}"
+            ) from None
+        if not verified(remote, tmp):
+            raise UserError(f"the download of {remote.url} does not match its checksum")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)  # nothing half-written stays in the cache
     return target

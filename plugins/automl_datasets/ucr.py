@@ -75,10 +75,16 @@ def _file(name: str, part: str, root: str | None) -> Path:
     if not any((f / filename).is_file() for f in [*local, folder]):
         folder.mkdir(parents=True, exist_ok=True)
         archive = fetch("ucr", Remote(f"{name}.zip", ARCHIVE.format(name=name)))
-        with zipfile.ZipFile(archive) as z:
-            for member in (m for m in z.namelist() if m.endswith(".ts")):
-                target = folder / Path(member).name
-                target.write_bytes(z.read(member))
+        try:
+            with zipfile.ZipFile(archive) as z:
+                members = [m for m in z.namelist() if m.endswith(".ts")]
+                for member in members:
+                    (folder / Path(member).name).write_bytes(z.read(member))
+        except zipfile.BadZipFile:
+            archive.unlink()
+            raise UserError(f"{ARCHIVE.format(name=name)} is not a zip archive") from None
+        if not (folder / filename).is_file():
+            raise UserError(f"{archive.name} holds no {filename}; it holds: {', '.join(members)}")
     return fetch("ucr", remote, root)
 
 

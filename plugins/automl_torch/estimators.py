@@ -38,6 +38,8 @@ def resident(X: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor |
     Cached per array object for as long as the array lives, so every trial and epoch of a study
     reuses one copy on the device instead of moving the data again.
     """
+    if device.type == "cuda" and device.index is None:  # "cuda" and "cuda:0" are one device
+        device = torch.device("cuda", torch.cuda.current_device())
     key = (id(X), str(device))
     hit = _RESIDENT.get(key)
     if hit is not None and hit[0]() is X:
@@ -45,36 +47,54 @@ def resident(X: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor |
     array = np.asarray(X, dtype=np.float32)
     x = torch.from_numpy(np.ascontiguousarray(array)).to(device)
     lengths = None
-    if x.ndim == 3:  # N×T×F sequences: trailing all-NaN steps are padding
-        lengths = (~torch.isnan(x).all(dim=2)).sum(dim=1).clamp(min=1)
+    if x.ndim == 3:  # N×T×F sequences: the steps after the last one with a value are padding
+        real = ~torch.isnan(x).all(dim=2)
+        steps = torch.arange(1, x.shape[1] + 1, device=device)
+        lengths = (real * steps).amax(dim=1).clamp(min=1)
     x = torch.nan_to_num(x, nan=0.0)
     if isinstance(X, np.ndarray):
         _RESIDENT[key] = (weakref.ref(X, lambda _, k=key: _RESIDENT.pop(k, None)), x, lengths)
     return x, lengths
 
 
-class _Standardize(nn.Module):
-    """Fixed per-feature (tabular) or per-channel (image, sequence) scaling, fitted on training rows."""
+def _mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """N×T×1: 1 for a sequence's real steps, 0 for its padding."""
+    return (torch.arange(steps, device=lengths.device) < lengths[:, None]).unsqueeze(2)
 
-    def __init__(self, x: torch.Tensor) -> None:
+
+class _Standardize(nn.Module):
+    """Fixed per-feature (tabular) or per-channel (image, sequence) scaling, fitted on training
+    rows; a sequence's padding is left out of the statistics and stays zero."""
+
+    def __init__(self, x: torch.Tensor, lengths: torch.Tensor | None) -> None:
         super().__init__()
         dims = {2: (0,), 3: (0, 1), 4: (0, 2, 3)}[x.ndim]
-        mean = x.mean(dim=dims, keepdim=True)[0]
-        std = x.std(dim=dims, keepdim=True)[0].clamp(min=1e-6)
-        self.register_buffer("mean", mean)
-        self.register_buffer("std", std)
+        if lengths is None:
+            mean = x.mean(dim=dims, keepdim=True)
+            std = x.std(dim=dims, keepdim=True, correction=0)
+        else:  # over real steps only
+            weight = _mask(lengths, x.shape[1]).to(x.dtype)
+            count = weight.sum()  # real steps, the same for every channel
+            mean = (x * weight).sum(dim=dims, keepdim=True) / count
+            std = ((((x - mean) * weight) ** 2).sum(dim=dims, keepdim=True) / count).sqrt()
+        std = torch.where(std < 1e-8, torch.ones_like(std), std)  # constant: leave unscaled
+        self.register_buffer("mean", mean[0])
+        self.register_buffer("std", std[0])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        x = (x - self.mean) / self.std
+        return x * _mask(lengths, x.shape[1]) if lengths is not None else x
 
 
 class _Model(nn.Module):
-    def __init__(self, scale: nn.Module, net: nn.Module) -> None:
+    def __init__(self, scale: _Standardize | None, net: nn.Module) -> None:
         super().__init__()
         self.scale, self.net = scale, net
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
-        return self.net(self.scale(x), lengths)
+        if self.scale is not None:
+            x = self.scale(x, lengths)
+        return self.net(x, lengths)
 
 
 class _TorchEstimator(BaseEstimator):
@@ -188,7 +208,11 @@ class _TorchEstimator(BaseEstimator):
             order = torch.randperm(len(x), device=device, generator=generator)
             n_valid = int(round(len(x) * self.validation_fraction))
             valid, train = order[:n_valid], order[n_valid:]
-            scale = _Standardize(x[train]) if self.standardize else nn.Identity()
+            scale = (
+                _Standardize(x[train], None if lengths is None else lengths[train])
+                if self.standardize
+                else None
+            )
             self.model_ = _Model(scale, self._network(tuple(x.shape[1:]), outputs)).to(device)
             self._train(x, lengths, targets, train, valid, generator, device, start)
         return self
@@ -200,7 +224,7 @@ class _TorchEstimator(BaseEstimator):
     def _epoch_loss(self, x, lengths, targets, rows, loss_fn, device) -> float:  # type: ignore[no-untyped-def]
         self.model_.eval()
         total = torch.zeros((), device=device)
-        with torch.no_grad(), _autocast(device):
+        with torch.no_grad():  # float32: scores must not depend on the device's precision
             for b in self._batches(rows, 4096):
                 out = self.model_(x[b], None if lengths is None else lengths[b]).float()
                 total += loss_fn(out, targets[b]) * len(b)
@@ -213,8 +237,10 @@ class _TorchEstimator(BaseEstimator):
         self.history_: list[dict[str, float]] = []
         self.stopped_by_time_ = False
         for epoch in range(self.max_epochs):
+            began = time.perf_counter()
             self.model_.train()
             total = torch.zeros((), device=device)
+            seen = 0
             shuffled = train[torch.randperm(len(train), device=device, generator=generator)]
             for b in self._batches(shuffled, self.batch_size):
                 if len(b) < 2:  # batch normalisation cannot use a batch of one
@@ -226,16 +252,20 @@ class _TorchEstimator(BaseEstimator):
                 loss.backward()
                 optimizer.step()
                 total += loss.detach() * len(b)  # stays on the device: no sync per batch
+                seen += len(b)
                 if self.time_limit is not None and time.monotonic() - start > self.time_limit:
                     self.stopped_by_time_ = True
                     break
-            train_loss = float(total / max(1, len(train)))
+            train_loss = float(total / max(1, seen))  # the epoch's one host sync
+            seconds = time.perf_counter() - began
             watched = (
                 self._epoch_loss(x, lengths, targets, valid, loss_fn, device)
                 if len(valid)
                 else train_loss
             )
-            self.history_.append({"epoch": epoch, "train_loss": train_loss, "loss": watched})
+            self.history_.append(  # seconds: the epoch's training, measured after its one sync
+                {"epoch": epoch, "train_loss": train_loss, "loss": watched, "seconds": seconds}
+            )
             if watched < best - 1e-7:
                 best, stale = watched, 0
                 if len(valid):
@@ -257,7 +287,7 @@ class _TorchEstimator(BaseEstimator):
         x, lengths = resident(X, device)
         self.model_.eval()
         outputs = []
-        with torch.no_grad(), _autocast(device):
+        with torch.no_grad():  # float32, as above
             for i in range(0, len(x), 4096):
                 batch_lengths = None if lengths is None else lengths[i : i + 4096]
                 outputs.append(self.model_(x[i : i + 4096], batch_lengths).float())

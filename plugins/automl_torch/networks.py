@@ -93,6 +93,12 @@ class RNN(nn.Module):
         self.head = nn.Linear(hidden * (2 if bidirectional else 1), outputs)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        # cuDNN's RNNs under autocast run in fp16 whatever dtype was asked, with no loss scaling:
+        # keep the recurrence in float32.
+        with torch.autocast(x.device.type, enabled=False):
+            return self._forward(x.float(), lengths)
+
+    def _forward(self, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
         if self.image:  # N×C×H×W: H steps of C·W features
             x = x.permute(0, 2, 1, 3).flatten(2)
         if lengths is not None and bool((lengths < x.shape[1]).any()):

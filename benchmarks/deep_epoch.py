@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
-
 from automl_torch import TorchClassifier
 from automl_torch.networks import CNN, MLP
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 ARCH = {
     "mlp": {"depth": 2, "width": 128},

@@ -67,6 +67,9 @@ class FitContext:
     # Called by iterative learners after each epoch with (epoch, validation loss). With a pruner
     # the harness raises optuna.TrialPruned from it to stop a hopeless trial. None: nobody listens.
     report: Callable[[int, float], None] | None = None
+    # When the trial (or the refit) began, on time.monotonic()'s clock: a learner with a time limit
+    # counts it from here, so that all folds of a cross-validated trial share one limit.
+    started: float | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -173,7 +174,7 @@ def _objective(problem: _Problem) -> Any:
     def objective(trial: optuna.Trial) -> float:
         scores: list[float] = []
         fit_time = predict_time = 0.0
-        context = problem.context
+        context = replace(problem.context, started=time.monotonic())
         if len(folds) == 1:  # holdout: epochs are the steps a pruner judges (folds are, with CV)
             context = replace(context, report=_epoch_reporter(trial, problem.metric.direction))
         try:

@@ -3,6 +3,8 @@ the estimator contract, seeding."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import optuna
 import pytest
@@ -160,3 +162,11 @@ def test_a_constant_feature_is_left_unscaled() -> None:
     scale = _Standardize(x, None)
     assert scale.std[1] == 1.0
     assert float(scale(torch.tensor([[2.0, 9.0]]))[0, 1]) == 4.0
+
+
+def test_the_time_limit_is_the_trials_across_folds(registry) -> None:
+    model = registry.model("mlp")
+    started = time.monotonic() - 250  # a trial whose earlier folds took 250 s
+    context = FitContext(task=Task.MULTICLASS, seed=0, started=started)
+    estimator = model.build({"time_limit": 300.0}, context)
+    assert 0 < estimator.time_limit <= 50

@@ -7,6 +7,7 @@ images (2-D convolution) and sequences (1-D); the RNN takes sequences and images
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,13 +28,18 @@ FIXED = {  # fixed defaults of every deep learner; any can be changed with model
     "validation_fraction": 0.1,
     "optimizer": "adam",
     "standardize": True,
-    "time_limit": 300.0,  # seconds of training per fit, after which the best epoch so far is kept
+    "time_limit": 300.0,  # seconds of training per trial (all folds), then the best epoch is kept
 }
 
 
 def _builder(network: str) -> Any:
     def build(params: Mapping[str, Any], context: FitContext) -> Any:
         kind = TorchClassifier if context.task.is_classification else TorchRegressor
+        params = dict(params)
+        if params.get("time_limit") is not None and context.started is not None:
+            # The limit is the trial's: a later fold of cross-validation gets what is left.
+            elapsed = time.monotonic() - context.started
+            params["time_limit"] = max(0.0, params["time_limit"] - elapsed)
         return kind(
             network,
             **params,

@@ -9,7 +9,7 @@ trials reuse them instead of copying data.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -54,6 +54,8 @@ class Prepared:
     classes: np.ndarray | None
     fingerprint: str = ""
     modality: str = "tabular"
+    # Folds after each preprocessing family, fitted once per fold and shared by all trials.
+    encoded: dict[str, tuple[Fold, ...]] = field(default_factory=dict, compare=False)
 
     @property
     def n_classes(self) -> int | None:
@@ -218,4 +220,5 @@ def for_model(prepared: Prepared, modalities: frozenset[str], model: str) -> Pre
         X_test=_flat(prepared.X_test),
         folds=folds,
         modality="tabular",
+        encoded={},
     )

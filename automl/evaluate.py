@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from automl.errors import UserError
+from automl.preprocess import wrap
 from automl.registry import FitContext, Metric, Model
 
 
@@ -52,9 +53,16 @@ def fit_and_score(
     y_train: np.ndarray,
     X_eval: Any,
     y_eval: np.ndarray,
+    preprocess: bool = False,
 ) -> Outcome:
-    """Build ``model`` with ``params``, fit on the training rows and score on the evaluation rows."""
+    """Build ``model`` with ``params``, fit on the training rows and score on the evaluation rows.
+
+    With ``preprocess``, the estimator goes behind its family's preprocessing (for the final model,
+    which must predict on raw rows); trials get folds that are preprocessed already.
+    """
     estimator = model.build(params, context)
+    if preprocess:
+        estimator = wrap(estimator, model.preprocessing, X_train)
     start = time.perf_counter()
     estimator.fit(X_train, y_train)
     fitted = time.perf_counter()

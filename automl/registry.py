@@ -88,6 +88,7 @@ class Model:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     tasks: frozenset[Task] = ALL_TASKS
     modalities: frozenset[str] = frozenset({"tabular"})
+    preprocessing: str = "onehot"  # onehot, ordinal or native: see automl.preprocess
     description: str = ""
 
     def initial_params(self) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from automl.data import Prepared, SplitConfig, for_model, prepare
 from automl.errors import UserError
 from automl.evaluate import fit_and_score
 from automl.plugins import registry as load_registry
+from automl.preprocess import encode_folds
 from automl.progress import Progress
 from automl.registry import FitContext, Metric, Model, Registry
 from automl.space import SearchSpace, resolve
@@ -146,7 +147,7 @@ def _resolve(exp: Experiment, registry: Registry) -> _Problem:
         )
     params = {**model.initial_params(), **exp.params}
     space = resolve(model.space, params, exp.space, task=prepared.task.value)
-    prepared = for_model(prepared, model.modalities, model.name)
+    prepared = encode_folds(for_model(prepared, model.modalities, model.name), model.preprocessing)
     context = FitContext(
         task=prepared.task,
         seed=exp.seed,

@@ -89,7 +89,7 @@ def test_seed_random_forest_on_a_csv_file(tmp_path) -> None:
         (["metric=nope", "model=dummy"], "unknown metric 'nope'; available: accuracy"),
         (
             ["dataset=csv", "dataset.path=missing.csv", "model=dummy"],
-            "dataset.path: no such file 'missing.csv'; give the path of a CSV file",
+            "dataset.path: no such file 'missing.csv'; give the path or URL of a CSV, Parquet or ARFF file",
         ),
         (
             ["dataset=csv", "dataset.path=data.csv", "dataset.target=label", "model=dummy"],

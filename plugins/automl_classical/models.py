@@ -160,6 +160,7 @@ MODELS = (
             "min_samples_split": Int(2, 64, log=True),
             "min_samples_leaf": Int(1, 32, log=True),
         },
+        preprocessing="ordinal",
         description="CART decision tree",
     ),
     Model(
@@ -167,6 +168,7 @@ MODELS = (
         build_random_forest,
         space=FOREST_SPACE,
         defaults={"n_estimators": 200},
+        preprocessing="ordinal",
         description="random forest",
     ),
     Model(
@@ -174,6 +176,7 @@ MODELS = (
         build_extra_trees,
         space=FOREST_SPACE,
         defaults={"n_estimators": 200},
+        preprocessing="ordinal",
         description="extremely randomised trees",
     ),
     Model(
@@ -189,6 +192,7 @@ MODELS = (
             "reg_lambda": Float(1e-8, 10.0, log=True),
         },
         defaults={"n_estimators": 200},
+        preprocessing="native",
         description="LightGBM gradient-boosted trees",
     ),
     Model(

@@ -1,15 +1,11 @@
-"""Built-in datasets: scikit-learn's bundled sets, a CSV file, MNIST, digits as images, UCR/UEA."""
+"""Built-in datasets: scikit-learn's bundled sets, table files, MNIST, digits as images, UCR/UEA."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from automl import Data, Dataset, hookimpl
-from automl.errors import UserError
-from automl.task import parse_task
+from automl_datasets.files import load_file
 from automl_datasets.mnist import load_digits_images, load_mnist
 from automl_datasets.ucr import ARCHIVED, load_ucr
 
@@ -32,45 +28,31 @@ def _bundled(name: str) -> Any:
     return load
 
 
-def load_csv(path: str, target: str = "target", task: str = "auto", sep: str = ",") -> Data:
-    """A CSV file with a header row; ``target`` names the column to predict.
-
-    Rows whose target is missing are dropped (and logged): they can be neither trained nor scored.
-    """
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise UserError(f"dataset.path: no such file '{path}'; give the path of a CSV file")
-    try:
-        frame = pd.read_csv(file, sep=sep)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise UserError(f"cannot read CSV file '{path}': {error}".splitlines()[0]) from None
-    if target not in frame.columns:
-        columns = ", ".join(map(str, frame.columns[:20]))
-        raise UserError(f"target column '{target}' is not in {file.name}; its columns: {columns}")
-    frame = frame.dropna(subset=[target])
-    if frame.empty:
-        raise UserError(f"{file.name} has no rows with a value in column '{target}'")
-    X = frame.drop(columns=[target])
-    non_numeric = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
-    if non_numeric:
-        X = pd.get_dummies(X, columns=non_numeric, dtype=float)
-    return Data(
-        X=X.to_numpy(dtype=float), y=frame[target].to_numpy(), task=parse_task(task), name=file.stem
-    )
+FILE_OPTIONS = {
+    "path": "???",
+    "target": "target",
+    "task": "auto",  # auto, binary, multiclass or regression
+    "test_path": None,  # a separate test table with the same columns
+    "format": "auto",  # auto (from the suffix), csv, parquet or arff
+    "sep": ",",
+    "categorical": [],  # columns to treat as categories even if they hold numbers
+    "numeric": [],  # columns to read as numbers (anything else in them becomes missing)
+}
 
 
 @hookimpl
 def register_datasets(register: Any) -> None:
     for name, description in BUNDLED.items():
         register(Dataset(name, _bundled(name), description=f"scikit-learn: {description}"))
-    register(
-        Dataset(
-            "csv",
-            load_csv,
-            options={"path": "???", "target": "target", "task": "auto", "sep": ","},
-            description="a CSV file with a header; dataset.path=FILE dataset.target=COLUMN",
+    for name in ("file", "csv"):  # csv: the same loader, under the name users try first
+        register(
+            Dataset(
+                name,
+                load_file,
+                options=dict(FILE_OPTIONS),
+                description="a CSV, Parquet or ARFF table (path or URL); dataset.path, dataset.target",
+            )
         )
-    )
     register(
         Dataset(
             "mnist",

@@ -238,17 +238,12 @@ def _refit(study: optuna.Study, problem: _Problem) -> dict[str, Any] | None:
     params = problem.space.complete(best.params)
     result: dict[str, Any] = {"best_trial": best.number, "params": params, "val_score": best.value}
     p = problem.prepared
+    context = replace(problem.context, started=time.monotonic())  # the refit's own time limit
     try:
         outcome = fit_and_score(
-            problem.model,
-            params,
-            problem.context,
-            problem.metric,
-            p.X_dev,
-            p.y_dev,
-            p.X_test,
-            p.y_test,
-        )
+            problem.model, params, context, problem.metric, p.X_dev, p.y_dev, p.X_test, p.y_test,
+            preprocess=True,  # the final model predicts on raw rows
+        )  # fmt: skip
     except Exception as error:
         result["error"] = f"{type(error).__name__}: {error}"[:2000]
         log.warning("refit of %s failed: %s", study.study_name, result["error"])

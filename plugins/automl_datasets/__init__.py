@@ -7,6 +7,7 @@ from typing import Any
 from automl import Data, Dataset, hookimpl
 from automl_datasets.files import load_file
 from automl_datasets.mnist import load_digits_images, load_mnist
+from automl_datasets.uci import load_adult, load_kddcup99
 from automl_datasets.ucr import ARCHIVED, load_ucr
 
 BUNDLED = {
@@ -64,6 +65,22 @@ def register_datasets(register: Any) -> None:
     register(
         Dataset(
             "digits_images", load_digits_images, description="scikit-learn's digits as 8×8 images"
+        )
+    )
+    register(
+        Dataset(
+            "adult",
+            load_adult,
+            options={"root": None},
+            description="UCI Adult census income, 48,842 × 14, binary; its official test split",
+        )
+    )
+    register(
+        Dataset(
+            "kddcup99",
+            load_kddcup99,
+            options={"root": None, "unseen": "drop"},
+            description="KDD Cup 99 10%: 494,021 × 41, 23 classes; its labelled test set",
         )
     )
     register(

@@ -23,7 +23,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from automl import config, leaderboard
-from automl.errors import UserError
+from automl.errors import NotApplicable, UserError
 from automl.plugins import registry
 from automl.registry import Registry
 from automl.storage import default_url, open_storage, redact
@@ -38,9 +38,15 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
     out = Path(HydraConfig.get().runtime.output_dir)
     try:
         summary = run(config.experiment(cfg))
+    except NotApplicable as error:
+        if not cfg.skip_inapplicable:
+            print(f"automl: error: {error}", file=sys.stderr, flush=True)
+        record: dict[str, Any] = {"skipped" if cfg.skip_inapplicable else "error": str(error)}
+        if cfg.skip_inapplicable:
+            log.info("skipped: %s", error)
     except UserError as error:
         print(f"automl: error: {error}", file=sys.stderr, flush=True)
-        record: dict[str, Any] = {"error": str(error)}
+        record = {"error": str(error)}
     except Exception as error:  # a bug, not a mistake: keep the traceback, but in a file
         (out / "traceback.txt").write_text(traceback.format_exc())
         message = f"unexpected {type(error).__name__}: {error} (traceback in {out}/traceback.txt)"
@@ -96,6 +102,11 @@ class WriteLeaderboards(Callback):
                 for (dataset, metric), board in boards.items():
                     print(f"\n{dataset} · {metric}\n{leaderboard.render(board)}")
             print(f"\nleaderboards: {', '.join(str(p) for p in paths if p.suffix == '.md')}")
+        skipped = [r["skipped"] for r in records if "skipped" in r]
+        if skipped:
+            print(f"{len(skipped)} of {len(records)} jobs skipped (the model does not apply):")
+            for reason in skipped:
+                print(f"  {reason}")
         if errors:
             print(f"automl: {len(errors)} of {len(records)} jobs failed:", file=sys.stderr)
             for error in errors:

@@ -63,6 +63,8 @@ class Schema:
     threads: int = 0
     device: str = "auto"
     progress: bool = True
+    skip_inapplicable: bool = False
+    data_dir: str | None = None
 
 
 def store(registry: Registry) -> None:

@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.preprocessing import LabelEncoder
 
-from automl.errors import UserError
+from automl.errors import NotApplicable, UserError
 from automl.registry import MODALITIES, Data
 from automl.task import Task, infer_task
 
@@ -207,7 +207,7 @@ def for_model(prepared: Prepared, modalities: frozenset[str], model: str) -> Pre
     if prepared.modality in modalities:
         return prepared
     if "tabular" not in modalities:
-        raise UserError(
+        raise NotApplicable(
             f"model '{model}' takes {', '.join(sorted(modalities))} data; "
             f"dataset {prepared.name} is {prepared.modality}"
         )

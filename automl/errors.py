@@ -13,3 +13,8 @@ class UserError(Exception):
 def choose(kind: str, name: str, available: list[str] | tuple[str, ...]) -> UserError:
     """An error for an unknown ``name`` of some ``kind`` that lists what is accepted."""
     return UserError(f"unknown {kind} '{name}'; available: {', '.join(sorted(available))}")
+
+
+class NotApplicable(UserError):
+    """A model that cannot take a dataset (its task, modality or size): an error when asked for
+    directly, a skipped job in a suite (``skip_inapplicable=true``)."""

@@ -89,6 +89,7 @@ class Model:
     tasks: frozenset[Task] = ALL_TASKS
     modalities: frozenset[str] = frozenset({"tabular"})
     preprocessing: str = "onehot"  # onehot, ordinal or native: see automl.preprocess
+    max_rows: int | None = None  # training rows beyond which the learner does not scale
     description: str = ""
 
     def initial_params(self) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from optuna.trial import TrialState
 
 from automl import __version__
 from automl.data import Prepared, SplitConfig, for_model, prepare
-from automl.errors import UserError
+from automl.errors import NotApplicable, UserError
 from automl.evaluate import fit_and_score
 from automl.plugins import registry as load_registry
 from automl.preprocess import encode_folds
@@ -140,8 +140,13 @@ def _resolve(exp: Experiment, registry: Registry) -> _Problem:
     prepared = prepare(spec.load(**options), spec.name, exp.split)
     metric = registry.metric_for(exp.metric, prepared.task)
     model = registry.model(exp.model)
+    if model.max_rows is not None and len(prepared.y_dev) > model.max_rows:
+        raise NotApplicable(
+            f"model '{model.name}' fits at most {model.max_rows:,} training rows; "
+            f"dataset {prepared.name} has {len(prepared.y_dev):,}"
+        )
     if prepared.task not in model.tasks:
-        raise UserError(
+        raise NotApplicable(
             f"model '{model.name}' does not handle {prepared.task.value} tasks; "
             f"it handles: {', '.join(sorted(t.value for t in model.tasks))}"
         )

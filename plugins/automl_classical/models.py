@@ -129,6 +129,7 @@ MODELS = (
             "scaler": Categorical(SCALERS),
         },
         defaults={"scaler": "standard"},
+        max_rows=30_000,  # kernel SVMs grow quadratically with rows
         description="support vector machine (SVC/SVR), linear or RBF kernel, behind a scaler",
     ),
     Model(
@@ -148,6 +149,7 @@ MODELS = (
             "scaler": Categorical(SCALERS),
         },
         defaults={"scaler": "standard"},
+        max_rows=200_000,  # every prediction scans the training rows
         description="k-nearest neighbours behind a scaler",
     ),
     Model(

@@ -7,6 +7,7 @@ from typing import Any
 from automl import Data, Dataset, hookimpl
 from automl_datasets.files import load_file
 from automl_datasets.mnist import load_digits_images, load_mnist
+from automl_datasets.openml_data import load_openml
 from automl_datasets.uci import load_adult, load_kddcup99
 from automl_datasets.ucr import ARCHIVED, load_ucr
 
@@ -73,6 +74,21 @@ def register_datasets(register: Any) -> None:
             load_adult,
             options={"root": None},
             description="UCI Adult census income, 48,842 × 14, binary; its official test split",
+        )
+    )
+    register(
+        Dataset(
+            "openml",
+            load_openml,
+            options={
+                "dataset_id": None,
+                "task_id": None,
+                "target": None,
+                "fold": 0,
+                "cache": None,
+                "server": None,
+            },
+            description="an OpenML dataset (dataset.dataset_id) or task with its split (task_id)",
         )
     )
     register(

@@ -7,6 +7,7 @@ callback then builds the sweep's leaderboards from the storage and exits non-zer
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import logging
 import sys
@@ -23,7 +24,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from automl import config, leaderboard
-from automl.errors import NotApplicable, UserError
+from automl.errors import NotApplicable, UserError, choose
 from automl.plugins import registry
 from automl.registry import Registry
 from automl.storage import default_url, open_storage, redact
@@ -141,9 +142,22 @@ def check_names(args: list[str], known: Registry) -> None:
             )
         except Exception:  # glob(...) and other sweeps Hydra expands itself later
             continue
+        presets = _presets(kind)  # YAML configs in conf/<group>/ (dataset=kc2, say)
         for value in values:
-            if not (kind == "metric" and value == "auto"):
-                known.get(kind, str(value))
+            if str(value) not in presets and not (kind == "metric" and value == "auto"):
+                if str(value) not in known.names(kind):
+                    raise choose(kind, str(value), [*known.names(kind), *presets])
+
+
+def _presets(group: str) -> set[str]:
+    folder = importlib.resources.files("automl.conf") / group
+    if not folder.is_dir():
+        return set()
+    return {
+        entry.name.removesuffix(".yaml")
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml")
+    }
 
 
 def main() -> None:

@@ -12,8 +12,10 @@ import hashlib
 import importlib.util
 import json
 import logging
+import os
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,7 +32,7 @@ from automl.evaluate import fit_and_score
 from automl.plugins import registry as load_registry
 from automl.preprocess import encode_folds
 from automl.progress import Progress
-from automl.registry import FitContext, Metric, Model, Registry
+from automl.registry import Dataset, FitContext, Metric, Model, Registry
 from automl.space import SearchSpace, resolve
 from automl.storage import open_storage
 
@@ -131,13 +133,34 @@ class _Problem:
     context: FitContext
 
 
+_PREPARED: OrderedDict[tuple[Any, ...], Prepared] = OrderedDict()
+PREPARED_KEPT = 2  # datasets kept per process; a sweep usually runs one dataset's models in a row
+
+
+def _prepared(spec: Dataset, options: Mapping[str, Any], split: SplitConfig) -> Prepared:
+    """The dataset loaded and split once per process, and shared by every study that uses it
+    (with Hydra's basic launcher, all the jobs of a sweep), as its folds are by every trial."""
+    files = tuple(  # an option naming a file: an edited file must not be served from the cache
+        (str(v), os.stat(v).st_mtime_ns, os.stat(v).st_size)
+        for v in options.values()
+        if isinstance(v, str) and os.path.isfile(v)
+    )
+    key = (spec.name, id(spec), json.dumps(options, sort_keys=True, default=str), files, split)
+    if key not in _PREPARED:
+        _PREPARED[key] = prepare(spec.load(**options), spec.name, split)
+        while len(_PREPARED) > PREPARED_KEPT:
+            _PREPARED.popitem(last=False)
+    _PREPARED.move_to_end(key)
+    return _PREPARED[key]
+
+
 def _resolve(exp: Experiment, registry: Registry) -> _Problem:
     spec = registry.dataset(exp.dataset)
     options = dict(exp.dataset_options)
     missing = [k for k, v in options.items() if v == "???"]
     if missing:
         raise UserError(f"dataset {exp.dataset} needs dataset.{missing[0]}=<value>")
-    prepared = prepare(spec.load(**options), spec.name, exp.split)
+    prepared = _prepared(spec, options, exp.split)
     metric = registry.metric_for(exp.metric, prepared.task)
     model = registry.model(exp.model)
     if model.max_rows is not None and len(prepared.y_dev) > model.max_rows:

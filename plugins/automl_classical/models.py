@@ -129,7 +129,7 @@ MODELS = (
             "scaler": Categorical(SCALERS),
         },
         defaults={"scaler": "standard"},
-        max_rows=30_000,  # kernel SVMs grow quadratically with rows
+        max_rows=50_000,  # kernel SVMs grow quadratically with rows
         description="support vector machine (SVC/SVR), linear or RBF kernel, behind a scaler",
     ),
     Model(

@@ -84,7 +84,10 @@ def test_seed_random_forest_on_a_csv_file(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["dataset=nope"], "unknown dataset 'nope'; available: breast_cancer, csv, diabetes"),
+        (
+            ["dataset=nope"],
+            "unknown dataset 'nope'; available: adult, breast_cancer, cholesterol, csv",
+        ),
         (["model=nope"], "unknown model 'nope'; available: cnn, decision_tree, dummy"),
         (["metric=nope", "model=dummy"], "unknown metric 'nope'; available: accuracy"),
         (

@@ -64,7 +64,8 @@ def test_groups_and_values_compose(compose_with) -> None:
         "storage=postgresql://u:p@localhost/db",
     )
     exp = config.experiment(cfg)
-    assert exp.dataset_options == {"path": "x.csv", "target": "target", "task": "auto", "sep": ","}
+    assert exp.dataset_options["path"] == "x.csv" and exp.dataset_options["target"] == "target"
+    assert exp.dataset_options["test_path"] is None and exp.dataset_options["categorical"] == []
     assert exp.split.validation == "cv" and exp.split.folds == 5 and exp.split.seed == 3
     assert exp.sampler == {"_target_": "optuna.samplers.RandomSampler", "seed": 3}
     assert exp.n_trials == 5 and exp.storage == "postgresql://u:p@localhost/db"
@@ -94,7 +95,10 @@ def test_the_default_sweep_covers_every_classical_model() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["dataset=nope"], "unknown dataset 'nope'; available: breast_cancer, csv"),
+        (
+            ["dataset=nope"],
+            "unknown dataset 'nope'; available: adult, breast_cancer, cholesterol, csv",
+        ),
         (["-m", "model=svm,nope"], "unknown model 'nope'"),
         (["metric=nope"], "unknown metric 'nope'; available: accuracy"),
     ],

@@ -126,6 +126,18 @@ def _stratified(y: np.ndarray, task: Task, cfg: SplitConfig, parts: int, where: 
     return True
 
 
+def _holdout(
+    y: np.ndarray, size: float, seed: int, stratify: bool, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of a seeded (stratified) split: scikit-learn's train_test_split."""
+    try:
+        return train_test_split(
+            np.arange(len(y)), test_size=size, random_state=seed, stratify=y if stratify else None
+        )
+    except ValueError as error:  # e.g. fewer held-out rows than classes
+        raise UserError(f"{what} of {len(y)} rows: {error}") from None
+
+
 def _folds(X: Any, y: np.ndarray, task: Task, cfg: SplitConfig) -> tuple[Fold, ...]:
     if cfg.validation not in ("holdout", "cv"):
         raise UserError(f"unknown validation method '{cfg.validation}'; available: cv, holdout")
@@ -136,16 +148,7 @@ def _folds(X: Any, y: np.ndarray, task: Task, cfg: SplitConfig) -> tuple[Fold, .
     rows = np.arange(len(y))
     if cfg.validation == "holdout":
         _check_fraction("validation.size", cfg.validation_size)
-        try:
-            train, valid = train_test_split(
-                rows,
-                test_size=cfg.validation_size,
-                random_state=cfg.seed,
-                stratify=y if stratify else None,
-            )
-        except ValueError as error:
-            raise UserError(f"validation split of {len(y)} rows: {error}") from None
-        pairs = [(train, valid)]
+        pairs = [_holdout(y, cfg.validation_size, cfg.seed, stratify, "validation split")]
     else:
         splitter = (StratifiedKFold if stratify else KFold)(
             n_splits=cfg.folds, shuffle=True, random_state=cfg.seed
@@ -167,16 +170,7 @@ def prepare(data: Data, name: str, cfg: SplitConfig) -> Prepared:
     if data.X_test is None:
         _check_fraction("split.test_size", cfg.test_size)
         stratify = _stratified(y, task, cfg, 2, "test split")
-        rows = np.arange(len(y))
-        try:
-            dev, test = train_test_split(
-                rows,
-                test_size=cfg.test_size,
-                random_state=cfg.seed,
-                stratify=y if stratify else None,
-            )
-        except ValueError as error:  # e.g. fewer test rows than classes
-            raise UserError(f"test split of {len(y)} rows: {error}") from None
+        dev, test = _holdout(y, cfg.test_size, cfg.seed, stratify, "test split")
         X_dev, y_dev, X_test, y_test = take(data.X, dev), y[dev], take(data.X, test), y[test]
     else:
         X_dev, y_dev = data.X, y

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-import optuna
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_iris
 
 from automl import FitContext, Task
 from automl.space import resolve
+from tests.conftest import sample_params
 
 BUILTIN = [
     "dummy",
@@ -29,14 +29,7 @@ def _sampled_params(model, task: Task, n: int) -> list[dict]:
     params = model.initial_params()
     if "n_estimators" in params:
         params["n_estimators"] = 20  # keep the test quick
-    space = resolve(model.space, params, {}, task=task.value)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
-    out = []
-    for _ in range(n):
-        trial = study.ask()
-        out.append(space.suggest(trial))
-        study.tell(trial, 0.0)
-    return out
+    return sample_params(resolve(model.space, params, {}, task=task.value), n=n, seed=1)
 
 
 @pytest.mark.parametrize("name", BUILTIN)

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import optuna
 import pytest
 
 from automl.errors import UserError
 from automl.space import SEARCH, Categorical, Float, Int, resolve
+from tests.conftest import sample_params
 
 SVM = {
     "kernel": Categorical(("linear", "rbf")),
@@ -13,14 +13,7 @@ SVM = {
 }
 
 
-def _sample(space, n=30):
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    out = []
-    for _ in range(n):
-        trial = study.ask()
-        out.append(space.suggest(trial))
-        study.tell(trial, 0.0)
-    return out
+_sample = sample_params
 
 
 def test_searched_params_stay_in_range_and_conditions_hold() -> None:

@@ -192,8 +192,13 @@ MODELS = (
             "subsample": Float(0.5, 1.0),
             "colsample_bytree": Float(0.3, 1.0),
             "reg_lambda": Float(1e-8, 10.0, log=True),
+            "min_child_weight": Float(1e-3, 10.0, log=True),
         },
-        defaults={"n_estimators": 200},
+        # min_child_weight (min_sum_hessian_in_leaf) 1 rather than LightGBM's 1e-3: with classes of
+        # a few rows (KDD Cup 99 has 2-row attack types) softmax hessians near 0 gave leaves huge
+        # values and boosting diverged: 0.963 training accuracy, 0.848 test, against 1.000 and 0.978
+        # with this setting. For squared error (hessian 1 per row) it changes nothing.
+        defaults={"n_estimators": 200, "min_child_weight": 1.0},
         preprocessing="native",
         description="LightGBM gradient-boosted trees",
     ),

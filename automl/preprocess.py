@@ -48,7 +48,8 @@ class NativeCategories(TransformerMixin, BaseEstimator):
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         X = X.copy()
         for column, categories in self.categories_.items():
-            X[column] = pd.Categorical(X[column], categories=categories)
+            known = X[column].where(X[column].isin(categories))  # unseen: missing, said explicitly
+            X[column] = pd.Categorical(known, categories=categories)
         return X
 
 

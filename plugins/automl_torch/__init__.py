@@ -12,9 +12,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from automl import Categorical, FitContext, Float, Int, Model, hookimpl
-from automl_torch.estimators import TorchClassifier, TorchRegressor
 
 __all__ = ["MODELS", "TorchClassifier", "TorchRegressor", "register_models"]
+
+
+def __getattr__(name: str) -> Any:
+    # torch is imported when a deep learner is first built, not when the plugin loads: importing it
+    # takes 1-4 s, which every `automl` start and every worker would otherwise pay.
+    if name in ("TorchClassifier", "TorchRegressor"):
+        from automl_torch import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(name)
+
 
 TRAINING = {
     "lr": Float(1e-4, 3e-2, log=True),
@@ -34,6 +44,8 @@ FIXED = {  # fixed defaults of every deep learner; any can be changed with model
 
 def _builder(network: str) -> Any:
     def build(params: Mapping[str, Any], context: FitContext) -> Any:
+        from automl_torch.estimators import TorchClassifier, TorchRegressor
+
         kind = TorchClassifier if context.task.is_classification else TorchRegressor
         params = dict(params)
         if params.get("time_limit") is not None and context.started is not None:

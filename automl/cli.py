@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.resources
 import json
 import logging
+import shlex
+import signal
 import sys
 import traceback
 from dataclasses import asdict
@@ -23,7 +25,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from automl import config, leaderboard
+from automl import config, isolation, leaderboard
 from automl.errors import NotApplicable, UserError, choose
 from automl.plugins import registry
 from automl.registry import Registry
@@ -34,11 +36,20 @@ log = logging.getLogger("automl")
 RESULT_FILE = "result.json"
 
 
+def _command() -> str:
+    """The command line that runs this job again on its own (passwords masked)."""
+    overrides = HydraConfig.get().overrides.task
+    return " ".join(["automl", *(shlex.quote(redact(o)) for o in overrides)])
+
+
 def _job(cfg: DictConfig) -> dict[str, Any]:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Failed trials are logged in one line by automl.study, without Optuna's traceback.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     out = Path(HydraConfig.get().runtime.output_dir)
     try:
-        summary = run(config.experiment(cfg))
+        summary = run(config.experiment(cfg, _command()))
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: keep what finished, then stop the sweep
+        _interrupted(cfg, out, getattr(stop, "study", None))
     except NotApplicable as error:
         if not cfg.skip_inapplicable:
             print(f"automl: error: {error}", file=sys.stderr, flush=True)
@@ -66,6 +77,30 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
     return record
 
 
+def _interrupted(cfg: DictConfig, out: Path, study: str | None) -> None:
+    """Record the stopped job, write the leaderboards of everything that finished, exit 130."""
+    record = {"interrupted": "stopped by Ctrl-C or SIGTERM", **({"study": study} if study else {})}
+    (out / RESULT_FILE).write_text(json.dumps(record, indent=1))
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode is not None and hydra_cfg.mode.name == "MULTIRUN":
+        files = sorted(Path(hydra_cfg.sweep.dir).glob(f"*/{RESULT_FILE}"))
+    else:
+        files = [out / RESULT_FILE]
+    print("\nautoml: interrupted; the running trial is marked and runs again when the same "
+          "command is run again", file=sys.stderr, flush=True)  # fmt: skip
+    WriteLeaderboards().write(cfg, files)
+    sys.exit(130)
+
+
+def _stop_on_sigterm() -> None:
+    """Schedulers (SLURM, Kubernetes) stop jobs with SIGTERM: treat it as Ctrl-C."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 class WriteLeaderboards(Callback):
     """Builds the leaderboards of a run or sweep from the storage, once every job has finished."""
 
@@ -76,10 +111,15 @@ class WriteLeaderboards(Callback):
         self._finish(config, sorted(Path(config.hydra.sweep.dir).glob(f"*/{RESULT_FILE}")))
 
     def _finish(self, cfg: DictConfig, files: list[Path]) -> None:
+        if self.write(cfg, files):
+            sys.exit(2)
+
+    def write(self, cfg: DictConfig, files: list[Path]) -> int:
+        """Write the leaderboards; report skipped and failed jobs; return how many failed."""
         # Hydra turns a callback's exception into a warning and exits 0; a lost leaderboard must not
         # look like success, so report it here and exit non-zero.
         try:
-            self._write(cfg, files)
+            return self._write(cfg, files)
         except UserError as error:
             print(f"automl: error: {error}", file=sys.stderr)
             sys.exit(2)
@@ -91,7 +131,7 @@ class WriteLeaderboards(Callback):
             )
             sys.exit(1)
 
-    def _write(self, cfg: DictConfig, files: list[Path]) -> None:
+    def _write(self, cfg: DictConfig, files: list[Path]) -> int:
         records = [json.loads(f.read_text()) for f in files if f.is_file()]
         studies = [r["study"] for r in records if "study" in r]
         errors = [r["error"] for r in records if "error" in r]
@@ -112,7 +152,7 @@ class WriteLeaderboards(Callback):
             print(f"automl: {len(errors)} of {len(records)} jobs failed:", file=sys.stderr)
             for error in errors:
                 print(f"  {error}", file=sys.stderr)
-            sys.exit(2)
+        return len(errors)
 
 
 _hydra_main = hydra.main(version_base="1.3", config_path="pkg://automl.conf", config_name="config")(
@@ -162,10 +202,13 @@ def _presets(group: str) -> set[str]:
 
 def main() -> None:
     """Entry point: load plugins, offer their models and datasets to Hydra, run the app."""
+    if "trial.isolation=inprocess" not in sys.argv:
+        isolation.prestart()  # the default; its imports overlap the plugins' and Hydra's start-up
     try:
         known = registry()
         check_names(sys.argv[1:], known)
         config.store(known)
+        _stop_on_sigterm()
     except UserError as error:  # an unknown name, or two plugins registering the same one
         print(f"automl: error: {error}", file=sys.stderr)
         sys.exit(2)

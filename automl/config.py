@@ -17,7 +17,7 @@ from omegaconf import MISSING, OmegaConf
 from automl.data import SplitConfig
 from automl.registry import Registry
 from automl.space import to_config
-from automl.storage import default_url
+from automl.storage import default_url, redact
 from automl.study import Experiment
 
 
@@ -25,6 +25,15 @@ from automl.study import Experiment
 class SearchSchema:
     n_trials: int = 20  # trials per study, counting those a previous run left in the storage
     timeout: float | None = None  # seconds of search per study, summed over runs; null: no limit
+
+
+@dataclass
+class TrialSchema:
+    isolation: str = "subprocess"  # subprocess: fits run in a watched worker; inprocess: no limits
+    timeout: float | None = 3600.0  # hard wall-clock limit per trial and for the refit, seconds
+    memory: float | None = (
+        None  # MiB the worker process may use (its data included); null: no limit
+    )
 
 
 @dataclass
@@ -51,6 +60,7 @@ class Schema:
     dataset: Any = MISSING
     model: Any = MISSING
     search: SearchSchema = field(default_factory=SearchSchema)
+    trial: TrialSchema = field(default_factory=TrialSchema)
     sampler: Any = MISSING
     pruner: Any = MISSING
     validation: ValidationSchema = field(default_factory=ValidationSchema)
@@ -83,8 +93,8 @@ def store(registry: Registry) -> None:
         cs.store(group="dataset", name=dataset.name, node={"name": dataset.name, **dataset.options})
 
 
-def experiment(cfg: Any) -> Experiment:
-    """The plain values of one job's composed config."""
+def experiment(cfg: Any, command: str | None = None) -> Experiment:
+    """The plain values of one job's composed config; ``command`` is what re-runs it."""
     c = {
         key: OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
         for key, value in cfg.items()
@@ -117,4 +127,9 @@ def experiment(cfg: Any) -> Experiment:
         pruner=c["pruner"],
         storage=c["storage"] or default_url(c["output_dir"]),
         progress=c["progress"],
+        isolation=c["trial"]["isolation"],
+        trial_timeout=c["trial"]["timeout"],
+        memory=c["trial"]["memory"],
+        command=command,
+        resolved={**c, "storage": redact(c["storage"]) if c["storage"] else None},
     )

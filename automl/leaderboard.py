@@ -18,12 +18,15 @@ from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
 from automl import __version__
-from automl.study import ATTR, RESULT
+from automl.recovery import INTERRUPTED
+from automl.study import ATTR, RESULT, RUN
 
 COLUMNS = [
     "rank", "pick", "model", "test_score", "val_score", "fit_time", "predict_time",
     "trials", "failed", "pruned", "best_params", "seed", "error",
 ]  # fmt: skip
+# Where each row came from, in the CSV (the Markdown lists them under the table).
+PROVENANCE = ["device", "versions", "command", "config"]
 
 
 def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataFrame:
@@ -37,12 +40,16 @@ def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataF
         trials = storage.get_all_trials(
             storage.get_study_id_from_name(study.study_name), deepcopy=False
         )
+        trials = [t for t in trials if not t.user_attrs.get(INTERRUPTED)]  # they run again
         states = [t.state for t in trials]
         result = study.user_attrs.get(RESULT, {})
+        made = study.user_attrs.get(RUN, {})
         errors = [t.user_attrs["error"] for t in trials if "error" in t.user_attrs]
         complete = states.count(TrialState.COMPLETE)
         ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
         error = result.get("error") or (errors[-1] if errors and not complete else "")
+        if complete and not result:
+            error = "search interrupted before the refit: run the command again to finish"
         records.append(
             {
                 "dataset": info["dataset"],
@@ -59,11 +66,15 @@ def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataF
                 "best_params": json.dumps(result.get("params", {}), sort_keys=True),
                 "seed": info["seed"],
                 "error": error,
+                "device": result.get("device", ""),  # where the final model was fitted
+                "versions": ", ".join(f"{k} {v}" for k, v in made.get("versions", {}).items()),
+                "command": made.get("command") or "",
+                "config": json.dumps(made.get("config", {}), sort_keys=True, default=str),
                 "study": study.study_name,
                 "updated": max(ends) if ends else None,
             }
         )
-    columns = ["dataset", "metric", "direction", *COLUMNS, "study", "updated"]
+    columns = ["dataset", "metric", "direction", *COLUMNS, *PROVENANCE, "study", "updated"]
     return pd.DataFrame.from_records(records, columns=columns)
 
 
@@ -117,7 +128,24 @@ def _markdown(board: pd.DataFrame, dataset: str, metric: str, source: str) -> st
         f"predicting the test split.\n\n"
         + table.to_markdown(index=False)
         + f"\n\nStorage: `{source}` · automl {__version__} · {when}\n"
+        + _reproduce(board)
     )
+
+
+def _reproduce(board: pd.DataFrame) -> str:
+    """The command behind each row, and the device and versions it ran with."""
+    lines = [
+        f"- {row.model} (seed {row.seed}), {row.device or 'device not recorded'}: `{row.command}`"
+        for row in board.itertuples()
+        if row.command
+    ]
+    if not lines:
+        return ""
+    versions = sorted(set(board["versions"]) - {""})
+    text = "\n## Reproduce\n\n" + "\n".join(lines) + "\n"
+    if len(versions) == 1:
+        text += f"\nVersions: {versions[0]}\n"
+    return text
 
 
 def write(
@@ -129,7 +157,7 @@ def write(
     paths = []
     for (dataset, metric), board in boards.items():
         stem = folder / re.sub(r"[^\w.-]", "_", f"{dataset}-{metric}")
-        board[["dataset", "metric", *COLUMNS, "study"]].to_csv(
+        board[["dataset", "metric", *COLUMNS, *PROVENANCE, "study"]].to_csv(
             stem.with_suffix(".csv"), index=False
         )
         stem.with_suffix(".md").write_text(_markdown(board, dataset, metric, source))

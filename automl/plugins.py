@@ -15,6 +15,7 @@ from automl.registry import Registry, collect
 
 GROUP = "automl"
 DISABLE_ENV = "AUTOML_DISABLE_PLUGINS"  # comma-separated entry-point names to skip, for debugging
+EXTRA_ENV = "AUTOML_PLUGINS"  # comma-separated modules to load as plugins too, without installing
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,16 @@ def plugin_manager() -> pluggy.PluginManager:
             log.warning("plugin '%s' (from %s) failed to import: %s", ep.name, package, error)
             continue
         pm.register(plugin, name=ep.name)
+    for module in os.environ.get(EXTRA_ENV, "").split(","):
+        if module.strip() and not pm.has_plugin(module.strip()):
+            try:
+                plugin = importlib.import_module(module.strip())
+            except Exception as error:
+                log.warning(
+                    "plugin module '%s' (from %s) failed to import: %s", module, EXTRA_ENV, error
+                )
+                continue
+            pm.register(plugin, name=module.strip())
     return pm
 
 

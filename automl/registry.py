@@ -70,6 +70,8 @@ class FitContext:
     # When the trial (or the refit) began, on time.monotonic()'s clock: a learner with a time limit
     # counts it from here, so that all folds of a cross-validated trial share one limit.
     started: float | None = None
+    # The Optuna trial number this fit belongs to; None for the final refit.
+    trial: int | None = None
 
 
 @dataclass(frozen=True)

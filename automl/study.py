@@ -12,28 +12,26 @@ import hashlib
 import importlib.util
 import json
 import logging
-import os
-import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import optuna
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
+from optuna.samplers import BaseSampler
 from optuna.trial import TrialState
 
 from automl import __version__
-from automl.data import Prepared, SplitConfig, for_model, prepare
-from automl.errors import NotApplicable, UserError
-from automl.evaluate import fit_and_score
-from automl.plugins import registry as load_registry
-from automl.preprocess import encode_folds
+from automl.data import SplitConfig
+from automl.errors import UserError
+from automl.fitting import Description
+from automl.isolation import Limits, Runner, TrialFailed, runner
 from automl.progress import Progress
-from automl.registry import Dataset, FitContext, Metric, Model, Registry
-from automl.space import SearchSpace, resolve
+from automl.provenance import versions
+from automl.recovery import INTERRUPTED, RESEEDABLE, Reseeded, counted, recover
+from automl.registry import Registry
+from automl.space import SearchSpace
 from automl.storage import open_storage
 
 log = logging.getLogger(__name__)
@@ -41,6 +39,7 @@ log = logging.getLogger(__name__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 ATTR = "automl"  # study user attribute describing the problem
 RESULT = "result"  # study user attribute holding the refit's test score
+RUN = "run"  # study user attribute: how its latest run was made (command, config, versions)
 
 
 @dataclass(frozen=True)
@@ -67,6 +66,13 @@ class Experiment:
         default_factory=lambda: {"_target_": "optuna.pruners.NopPruner"}
     )
     progress: bool = True
+    # Where fits run (automl.isolation) and their hard limits; not part of the problem.
+    isolation: str = "inprocess"  # the config's default is subprocess; see automl.isolation
+    trial_timeout: float | None = None  # seconds per trial (and for the refit), subprocess only
+    memory: float | None = None  # MiB the worker process may hold, subprocess only
+    # How the run was asked for, recorded with the study so that one command re-runs it.
+    command: str | None = None
+    resolved: Mapping[str, Any] | None = None
 
     def identity(self) -> dict[str, Any]:
         """What defines the problem: equal identities resume the same study."""
@@ -122,112 +128,42 @@ def _instantiate(kind: str, config: Mapping[str, Any]) -> Any:
         raise UserError(f"cannot create the {kind} {target}: {error}".splitlines()[0]) from None
 
 
-@dataclass
-class _Problem:
-    """The resolved pieces of an experiment, checked before any trial runs."""
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped a study; its running trial is marked and will run again."""
 
-    prepared: Prepared
-    model: Model
-    metric: Metric
-    space: SearchSpace
-    context: FitContext
+    def __init__(self, study: str) -> None:
+        super().__init__(study)
+        self.study = study
 
 
-_PREPARED: OrderedDict[tuple[Any, ...], Prepared] = OrderedDict()
-PREPARED_KEPT = 2  # datasets kept per process; a sweep usually runs one dataset's models in a row
+def _reason(error: BaseException) -> str:
+    text = str(error) if isinstance(error, TrialFailed) else f"{type(error).__name__}: {error}"
+    return text[:2000]
 
 
-def _prepared(spec: Dataset, options: Mapping[str, Any], split: SplitConfig) -> Prepared:
-    """The dataset loaded and split once per process, and shared by every study that uses it
-    (with Hydra's basic launcher, all the jobs of a sweep), as its folds are by every trial."""
-    files = tuple(  # an option naming a file: an edited file must not be served from the cache
-        (str(v), os.stat(v).st_mtime_ns, os.stat(v).st_size)
-        for v in options.values()
-        if isinstance(v, str) and os.path.isfile(v)
-    )
-    key = (spec.name, id(spec), json.dumps(options, sort_keys=True, default=str), files, split)
-    if key not in _PREPARED:
-        _PREPARED[key] = prepare(spec.load(**options), spec.name, split)
-        while len(_PREPARED) > PREPARED_KEPT:
-            _PREPARED.popitem(last=False)
-    _PREPARED.move_to_end(key)
-    return _PREPARED[key]
-
-
-def _resolve(exp: Experiment, registry: Registry) -> _Problem:
-    spec = registry.dataset(exp.dataset)
-    options = dict(exp.dataset_options)
-    missing = [k for k, v in options.items() if v == "???"]
-    if missing:
-        raise UserError(f"dataset {exp.dataset} needs dataset.{missing[0]}=<value>")
-    prepared = _prepared(spec, options, exp.split)
-    metric = registry.metric_for(exp.metric, prepared.task)
-    model = registry.model(exp.model)
-    if model.max_rows is not None and len(prepared.y_dev) > model.max_rows:
-        raise NotApplicable(
-            f"model '{model.name}' fits at most {model.max_rows:,} training rows; "
-            f"dataset {prepared.name} has {len(prepared.y_dev):,}"
-        )
-    if prepared.task not in model.tasks:
-        raise NotApplicable(
-            f"model '{model.name}' does not handle {prepared.task.value} tasks; "
-            f"it handles: {', '.join(sorted(t.value for t in model.tasks))}"
-        )
-    params = {**model.initial_params(), **exp.params}
-    space = resolve(model.space, params, exp.space, task=prepared.task.value)
-    prepared = encode_folds(for_model(prepared, model.modalities, model.name), model.preprocessing)
-    context = FitContext(
-        task=prepared.task,
-        seed=exp.seed,
-        threads=exp.threads,
-        device=exp.device,
-        n_classes=prepared.n_classes,
-        needs_proba=metric.needs == "proba",
-    )
-    return _Problem(prepared, model, metric, space, context)
-
-
-def _epoch_reporter(trial: optuna.Trial, direction: str) -> Any:
-    def report(epoch: int, loss: float) -> None:
-        # Losses fall as models improve; the study's direction decides what "better" means.
-        trial.report(-loss if direction == "maximize" else loss, epoch)
-        if trial.should_prune():
-            raise optuna.TrialPruned(f"pruned after epoch {epoch}")
-
-    return report
-
-
-def _objective(problem: _Problem) -> Any:
-    folds = problem.prepared.folds
-
+def _objective(run_fit: Runner, space: SearchSpace) -> Any:
     def objective(trial: optuna.Trial) -> float:
-        scores: list[float] = []
-        fit_time = predict_time = 0.0
-        context = replace(problem.context, started=time.monotonic())
-        if len(folds) == 1:  # holdout: epochs are the steps a pruner judges (folds are, with CV)
-            context = replace(context, report=_epoch_reporter(trial, problem.metric.direction))
+        def report(step: int, value: float) -> bool:
+            trial.report(value, step)
+            return trial.should_prune()
+
         try:
-            params = problem.space.suggest(trial)
-            for step, fold in enumerate(folds):
-                outcome = fit_and_score(
-                    problem.model, params, context, problem.metric,
-                    fold.X_train, fold.y_train, fold.X_valid, fold.y_valid,
-                )  # fmt: skip
-                scores.append(outcome.score)
-                fit_time += outcome.fit_time
-                predict_time += outcome.predict_time
-                if len(folds) > 1:  # each fold is a step a pruner can judge
-                    trial.report(float(np.mean(scores)), step)
-                    if trial.should_prune():
-                        raise optuna.TrialPruned()
+            params = space.suggest(trial)
+            outcome = run_fit.call(("trial", trial.number, params), report)
         except optuna.TrialPruned:
             raise
-        except Exception as error:  # recorded on the trial; the study goes on
-            trial.set_user_attr("error", f"{type(error).__name__}: {error}"[:2000])
+        except KeyboardInterrupt:
+            trial.set_user_attr(INTERRUPTED, True)
+            trial.set_user_attr("error", "interrupted: stopped by Ctrl-C or SIGTERM")
             raise
-        trial.set_user_attr("fit_time", fit_time / len(folds))
-        trial.set_user_attr("predict_time", predict_time / len(folds))
-        return float(np.mean(scores))
+        except Exception as error:  # recorded on the trial; the study goes on
+            trial.set_user_attr("error", _reason(error))
+            log.warning("trial %d failed: %s", trial.number, _reason(error).splitlines()[0])
+            raise
+        trial.set_user_attr("fit_time", outcome["fit_time"])
+        trial.set_user_attr("predict_time", outcome["predict_time"])
+        trial.set_user_attr("pid", outcome["pid"])
+        return outcome["score"]
 
     return objective
 
@@ -254,7 +190,7 @@ class _TimeBudget:
             study.stop()
 
 
-def _refit(study: optuna.Study, problem: _Problem) -> dict[str, Any] | None:
+def _refit(study: optuna.Study, run_fit: Runner, space: SearchSpace) -> dict[str, Any] | None:
     """Fit the best configuration on train+validation and score it once on the test split."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
@@ -263,110 +199,152 @@ def _refit(study: optuna.Study, problem: _Problem) -> dict[str, Any] | None:
     previous = study.user_attrs.get(RESULT)
     if previous and previous.get("best_trial") == best.number and "error" not in previous:
         return previous  # already refit for this best trial: nothing to redo
-    params = problem.space.complete(best.params)
+    params = space.complete(best.params)
     result: dict[str, Any] = {"best_trial": best.number, "params": params, "val_score": best.value}
-    p = problem.prepared
-    context = replace(problem.context, started=time.monotonic())  # the refit's own time limit
     try:
-        outcome = fit_and_score(
-            problem.model, params, context, problem.metric, p.X_dev, p.y_dev, p.X_test, p.y_test,
-            preprocess=True,  # the final model predicts on raw rows
-        )  # fmt: skip
+        result.update(run_fit.call(("refit", params)))
+    except KeyboardInterrupt:
+        raise
     except Exception as error:
-        result["error"] = f"{type(error).__name__}: {error}"[:2000]
+        result["error"] = _reason(error)
         log.warning("refit of %s failed: %s", study.study_name, result["error"])
-    else:
-        result.update(
-            test_score=outcome.score, fit_time=outcome.fit_time, predict_time=outcome.predict_time
-        )
     study.set_user_attr(RESULT, result)
     return result
 
 
-def _plan(space: SearchSpace, exp: Experiment, sampler: Any, stored: int) -> tuple[int, Any]:
-    """The trial budget and the sampler for this run.
+def _sampler_class(config: Mapping[str, Any]) -> Any:
+    """The sampler's class when its config is flat (no nested objects to build), else None."""
+    if any(isinstance(v, Mapping) for v in config.values()):
+        return None
+    try:
+        return get_class(str(config["_target_"]))
+    except Exception:
+        return None
+
+
+def _sampler(space: SearchSpace, exp: Experiment) -> tuple[int, BaseSampler]:
+    """The trial budget and the sampler for this study.
 
     All parameters fixed: a single fit. A finite space no larger than the budget: every
-    configuration once, by brute force. Resuming: the sampler's seed moves on by the number of
-    stored trials, or it would propose the first run's configurations again.
+    configuration once, by brute force. With a seed, trial k draws from the sampler seeded with
+    seed + k (see automl.recovery), so a resumed or extended study proposes what an uninterrupted
+    one would have.
     """
-    if space.is_empty():
-        return 1, sampler
-    size = space.size()
     seed = exp.sampler.get("seed")
+    if space.is_empty():
+        single = _instantiate("sampler", exp.sampler)
+        return 1, Reseeded(lambda s: single, None)
+    size = space.size()
     if size is not None and size <= exp.n_trials:
-        with warnings.catch_warnings():  # experimental in Optuna 5, and exactly the tool for this
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return size, optuna.samplers.BruteForceSampler(seed=seed)
-    if stored and seed is not None:
-        sampler = _instantiate("sampler", {**exp.sampler, "seed": seed + stored})
-    return exp.n_trials, sampler
+
+        def make(s: int | None) -> BaseSampler:
+            with warnings.catch_warnings():  # experimental in Optuna 5, and the tool for this
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.samplers.BruteForceSampler(seed=s)
+
+        budget, kind = size, "BruteForceSampler"
+    else:
+        kind_of = _sampler_class(exp.sampler)
+
+        def make(s: int | None) -> BaseSampler:
+            if kind_of is None:
+                return _instantiate("sampler", {**exp.sampler, "seed": s})
+            # Hydra's instantiate costs about 5 ms, once per trial here: call the class directly.
+            return kind_of(
+                **{k: v for k, v in exp.sampler.items() if k not in ("_target_", "seed")}, seed=s
+            )
+
+        budget, kind = exp.n_trials, str(exp.sampler.get("_target_", "")).rsplit(".", 1)[-1]
+    if seed is None or kind not in RESEEDABLE:
+        single = make(seed)
+        return budget, Reseeded(lambda s: single, None)  # one sampler; trials still get owners
+    return budget, Reseeded(make, int(seed))
+
+
+def _describe(exp: Experiment, desc: Description) -> dict[str, Any]:
+    """The study's problem, stored once when the study is created."""
+    return {
+        "dataset": desc.dataset,
+        "model": exp.model,
+        "seed": exp.seed,
+        "metric": desc.metric,
+        "direction": desc.direction,
+        "task": desc.task,
+        "version": __version__,
+        "config": {**exp.identity(), "data": desc.fingerprint},
+        "fixed": dict(desc.space.fixed),
+    }
+
+
+def _provenance(exp: Experiment) -> dict[str, Any]:
+    """How the latest run of a study was made: enough to make it again."""
+    return {
+        "command": exp.command,
+        "config": dict(exp.resolved or {}),
+        "versions": versions(),
+        "isolation": exp.isolation,
+    }
 
 
 def run(exp: Experiment, registry: Registry | None = None) -> Summary:
     """Run (or resume) the study of ``exp`` within its budget, then refit and test its best."""
-    problem = _resolve(exp, registry or load_registry())
-    p, metric = problem.prepared, problem.metric
-    identity = {**exp.identity(), "data": p.fingerprint}
-    name = f"{p.name}/{exp.model}/seed={exp.seed}/{_digest(identity)}"
-    sampler = _instantiate("sampler", exp.sampler)  # checked before anything is stored
+    run_fit = runner(exp.isolation, Limits(exp.trial_timeout, exp.memory), registry)
+    desc: Description = run_fit.call(("open", exp))
+    identity = {**exp.identity(), "data": desc.fingerprint}
+    name = f"{desc.dataset}/{exp.model}/seed={exp.seed}/{_digest(identity)}"
+    _instantiate("sampler", exp.sampler)  # checked before anything is stored
     study = optuna.create_study(
         study_name=name,
         storage=open_storage(exp.storage),
-        direction=metric.direction,
+        direction=desc.direction,
         pruner=_instantiate("pruner", exp.pruner),
         load_if_exists=True,
     )
     if ATTR not in study.user_attrs:
-        study.set_user_attr(
-            ATTR,
-            {
-                "dataset": p.name,
-                "model": exp.model,
-                "seed": exp.seed,
-                "metric": metric.name,
-                "direction": metric.direction,
-                "task": p.task.value,
-                "version": __version__,
-                "config": identity,
-                "fixed": dict(problem.space.fixed),
-            },
-        )
-    trials = study.get_trials(deepcopy=False, states=FINISHED)
-    n_trials, study.sampler = _plan(problem.space, exp, sampler, stored=len(trials))
+        study.set_user_attr(ATTR, _describe(exp, desc))
+    study.set_user_attr(RUN, _provenance(exp))
+    if recover(study):
+        log.info("%s: trials interrupted earlier run again", name)
+    trials = counted(study.get_trials(deepcopy=False, states=FINISHED))
+    n_trials, study.sampler = _sampler(desc.space, exp)
     left = n_trials - len(trials)
     budget = None if exp.timeout is None else _TimeBudget(exp.timeout - sum(map(_duration, trials)))
-    if left > 0 and (budget is None or budget.left > 0):
-        complete = [t.value for t in trials if t.state == TrialState.COMPLETE]
-        maximize = metric.direction == "maximize"
-        progress = Progress(
-            label=f"{p.name} · {exp.model}",
-            total=n_trials,
-            done=len(trials),
-            best=(max if maximize else min)(complete) if complete else None,
-            maximize=maximize,
-            budget=budget,
-            enabled=exp.progress,
-        )
-        try:
-            study.optimize(
-                _objective(problem),
-                n_trials=left,
-                catch=(Exception,),
-                callbacks=[progress] if budget is None else [budget, progress],
+    maximize = desc.direction == "maximize"
+    try:
+        if left > 0 and (budget is None or budget.left > 0):
+            complete = [t.value for t in trials if t.state == TrialState.COMPLETE]
+            progress = Progress(
+                label=f"{desc.dataset} · {exp.model}",
+                total=n_trials,
+                done=len(trials),
+                best=(max if maximize else min)(complete) if complete else None,
+                maximize=maximize,
+                budget=budget,
+                enabled=exp.progress,
             )
-        finally:
-            progress.close()
-    result = _refit(study, problem) or {}
+            try:
+                study.optimize(
+                    _objective(run_fit, desc.space),
+                    n_trials=left,
+                    catch=(Exception,),
+                    callbacks=[progress] if budget is None else [budget, progress],
+                )
+            finally:
+                progress.close()
+        result = _refit(study, run_fit, desc.space) or {}
+    except KeyboardInterrupt:
+        raise Interrupted(name) from None
     trials = study.get_trials(deepcopy=False)
     return Summary(
         study=name,
-        dataset=p.name,
+        dataset=desc.dataset,
         model=exp.model,
         seed=exp.seed,
-        metric=metric.name,
+        metric=desc.metric,
         complete=sum(t.state == TrialState.COMPLETE for t in trials),
-        failed=sum(t.state == TrialState.FAIL for t in trials),
+        failed=sum(
+            t.state == TrialState.FAIL and not t.user_attrs.get(INTERRUPTED) for t in trials
+        ),
         val_score=result.get("val_score"),
         test_score=result.get("test_score"),
     )

@@ -18,7 +18,8 @@ from sklearn.datasets import load_diabetes, load_digits
 from sklearn.model_selection import train_test_split
 
 from automl import FitContext, Task
-from automl.study import Experiment, _epoch_reporter, run
+from automl.fitting import epoch_reporter
+from automl.study import Experiment, run
 from tests.conftest import SHARED_DATA
 
 QUICK = {"max_epochs": 3, "batch_size": 64, "random_state": 0, "threads": 1}
@@ -88,13 +89,21 @@ def test_a_pruner_stops_a_hopeless_trial(images) -> None:
     def objective(trial: optuna.Trial) -> float:
         lr = 1e-2 if trial.number == 0 else 1e-7  # the second cannot learn anything in time
         clf = TorchClassifier("mlp", lr=lr, max_epochs=5, random_state=0, threads=1,
-                              on_epoch=_epoch_reporter(trial, "maximize"))  # fmt: skip
+                              on_epoch=epoch_reporter(_judge(trial), "maximize"))  # fmt: skip
         return clf.fit(X, y).score(X, y)
 
     study.optimize(objective, n_trials=2)
     states = [t.state for t in study.trials]
     assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED]
     assert len(study.trials[1].intermediate_values) < 5
+
+
+def _judge(trial: optuna.Trial):
+    def report(step: int, value: float) -> bool:
+        trial.report(value, step)
+        return trial.should_prune()
+
+    return report
 
 
 def test_the_time_limit_stops_training(images) -> None:

@@ -1,0 +1,229 @@
+"""The side of a study that touches data and learners: load, check, fit folds, refit.
+
+A :class:`Fitter` lives where the fits run: in the harness's own process, or in a worker process
+(:mod:`automl.isolation`). It receives plain, picklable requests and answers with plain values, so
+the Optuna side of a study (:mod:`automl.study`) never needs the data or a learner, and a worker
+that crashes takes nothing but its current fit with it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import optuna
+
+from automl.data import Prepared, SplitConfig, for_model, prepare
+from automl.errors import NotApplicable, UserError
+from automl.evaluate import fit_and_score
+from automl.plugins import registry as load_registry
+from automl.preprocess import encode_folds
+from automl.registry import Dataset, FitContext, Metric, Model, Registry
+from automl.space import SearchSpace, resolve
+
+if TYPE_CHECKING:
+    from automl.study import Experiment
+
+# Called with (step, value) for a pruner to judge; answers True when the trial should stop.
+Report = Callable[[int, float], bool]
+
+
+class NonFiniteScore(ValueError):
+    """A metric gave NaN or infinity: the trial fails rather than poison the search."""
+
+
+@dataclass(frozen=True)
+class Description:
+    """What the Optuna side needs to know about a resolved experiment (picklable)."""
+
+    dataset: str
+    fingerprint: str
+    task: str
+    metric: str
+    direction: str
+    space: SearchSpace
+    folds: int
+
+
+@dataclass
+class Problem:
+    """The resolved pieces of an experiment, checked before any trial runs."""
+
+    prepared: Prepared
+    model: Model
+    metric: Metric
+    space: SearchSpace
+    context: FitContext
+
+
+_PREPARED: OrderedDict[tuple[Any, ...], Prepared] = OrderedDict()
+PREPARED_KEPT = 2  # datasets kept per process; a sweep usually runs one dataset's models in a row
+
+
+def prepared(spec: Dataset, options: Mapping[str, Any], split: SplitConfig) -> Prepared:
+    """The dataset loaded and split once per process, and shared by every study that uses it
+    (all the jobs of a sweep, with Hydra's basic launcher), as its folds are by every trial."""
+    files = tuple(  # an option naming a file: an edited file must not be served from the cache
+        (str(v), os.stat(v).st_mtime_ns, os.stat(v).st_size)
+        for v in options.values()
+        if isinstance(v, str) and os.path.isfile(v)
+    )
+    key = (spec.name, id(spec), json.dumps(options, sort_keys=True, default=str), files, split)
+    if key not in _PREPARED:
+        _PREPARED[key] = prepare(spec.load(**options), spec.name, split)
+        while len(_PREPARED) > PREPARED_KEPT:
+            _PREPARED.popitem(last=False)
+    _PREPARED.move_to_end(key)
+    return _PREPARED[key]
+
+
+def resolve_problem(exp: Experiment, registry: Registry) -> Problem:
+    """Load and split the data, pick the metric, check that the model applies, build its space."""
+    spec = registry.dataset(exp.dataset)
+    options = dict(exp.dataset_options)
+    missing = [k for k, v in options.items() if v == "???"]
+    if missing:
+        raise UserError(f"dataset {exp.dataset} needs dataset.{missing[0]}=<value>")
+    data = prepared(spec, options, exp.split)
+    metric = registry.metric_for(exp.metric, data.task)
+    model = registry.model(exp.model)
+    if model.max_rows is not None and len(data.y_dev) > model.max_rows:
+        raise NotApplicable(
+            f"model '{model.name}' fits at most {model.max_rows:,} training rows; "
+            f"dataset {data.name} has {len(data.y_dev):,}"
+        )
+    if data.task not in model.tasks:
+        raise NotApplicable(
+            f"model '{model.name}' does not handle {data.task.value} tasks; "
+            f"it handles: {', '.join(sorted(t.value for t in model.tasks))}"
+        )
+    params = {**model.initial_params(), **exp.params}
+    space = resolve(model.space, params, exp.space, task=data.task.value)
+    data = encode_folds(for_model(data, model.modalities, model.name), model.preprocessing)
+    context = FitContext(
+        task=data.task,
+        seed=exp.seed,
+        threads=exp.threads,
+        device=exp.device,
+        n_classes=data.n_classes,
+        needs_proba=metric.needs == "proba",
+    )
+    return Problem(data, model, metric, space, context)
+
+
+def device_in_words(requested: str) -> str:
+    """Where this process's fits ran for ``device=requested``: a GPU only if a learner loaded torch
+    (the core names no learner, so it asks torch only when one has imported it)."""
+    if requested == "cpu" or "torch" not in sys.modules:
+        return "cpu"
+    import torch
+
+    if not torch.cuda.is_available():
+        return "cpu" if requested == "auto" else "cuda requested, none available"
+    return f"cuda ({torch.cuda.get_device_name(0)})"
+
+
+def epoch_reporter(report: Report, direction: str) -> Callable[[int, float], None]:
+    """What a deep learner calls after each epoch: losses fall as models improve, so the study's
+    direction decides the sign a pruner sees; a pruner's verdict stops the trial."""
+
+    def on_epoch(epoch: int, loss: float) -> None:
+        if report(epoch, -loss if direction == "maximize" else loss):
+            raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+
+    return on_epoch
+
+
+class Fitter:
+    """Answers the requests of one study after another: ``open``, then ``trial`` and ``refit``."""
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self._registry = registry
+        self.problem: Problem | None = None
+
+    def handle(self, request: tuple[Any, ...], report: Report | None = None) -> Any:
+        kind, *args = request
+        if kind == "open":
+            return self.open(*args)
+        if kind == "trial":
+            return self.trial(*args, report=report)
+        if kind == "refit":
+            return self.refit(*args)
+        raise ValueError(f"unknown request {kind!r}")
+
+    def open(self, exp: Experiment) -> Description:
+        registry = self._registry or load_registry()
+        self.problem = problem = resolve_problem(exp, registry)
+        p = problem.prepared
+        return Description(
+            dataset=p.name,
+            fingerprint=p.fingerprint,
+            task=p.task.value,
+            metric=problem.metric.name,
+            direction=problem.metric.direction,
+            space=problem.space,
+            folds=len(p.folds),
+        )
+
+    def trial(self, number: int, params: Mapping[str, Any], report: Report | None) -> dict:
+        """Fit and score every fold; return the mean score and the mean times per fold."""
+        problem = self._opened()
+        folds, metric = problem.prepared.folds, problem.metric
+        context = replace(problem.context, started=time.monotonic(), trial=number)
+        if report is not None and len(folds) == 1:  # holdout: a pruner judges epochs
+            context = replace(context, report=epoch_reporter(report, metric.direction))
+        scores: list[float] = []
+        fit_time = predict_time = 0.0
+        for step, fold in enumerate(folds):
+            outcome = fit_and_score(
+                problem.model, params, context, metric,
+                fold.X_train, fold.y_train, fold.X_valid, fold.y_valid,
+            )  # fmt: skip
+            if not math.isfinite(outcome.score):
+                raise NonFiniteScore(f"metric {metric.name} gave {outcome.score} on fold {step}")
+            scores.append(outcome.score)
+            fit_time += outcome.fit_time
+            predict_time += outcome.predict_time
+            if report is not None and len(folds) > 1:  # with CV, a pruner judges folds
+                if report(step, float(np.mean(scores))):
+                    raise optuna.TrialPruned(f"pruned after fold {step}")
+        return {
+            "score": float(np.mean(scores)),
+            "fit_time": fit_time / len(folds),
+            "predict_time": predict_time / len(folds),
+            "pid": os.getpid(),  # which process fitted it: the harness, or its worker
+        }
+
+    def refit(self, params: Mapping[str, Any]) -> dict:
+        """Fit ``params`` on train+validation behind the model's preprocessing (so that the final
+        model predicts on raw rows) and score it once on the test split."""
+        problem = self._opened()
+        p = problem.prepared
+        context = replace(problem.context, started=time.monotonic())  # the refit's own time limit
+        outcome = fit_and_score(
+            problem.model, params, context, problem.metric, p.X_dev, p.y_dev, p.X_test, p.y_test,
+            preprocess=True,
+        )  # fmt: skip
+        if not math.isfinite(outcome.score):
+            raise NonFiniteScore(
+                f"metric {problem.metric.name} gave {outcome.score} on the test split"
+            )
+        return {
+            "test_score": outcome.score,
+            "fit_time": outcome.fit_time,
+            "predict_time": outcome.predict_time,
+            "device": device_in_words(problem.context.device),
+        }
+
+    def _opened(self) -> Problem:
+        if self.problem is None:
+            raise RuntimeError("a trial was requested before its study was opened")
+        return self.problem

@@ -1,0 +1,135 @@
+"""A fault-injection plugin: a learner that fails, on chosen trials, in each way a real one can.
+
+Loaded as a plugin with ``AUTOML_PLUGINS=tests.faults`` (the worker process inherits it). The model
+``faulty`` is a decision tree with two searched hyperparameters; ``fault`` says what goes wrong and
+``on`` on which trials (trial numbers separated by ``+``, ``all``, or ``refit``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import accuracy_score
+from sklearn.tree import DecisionTreeClassifier
+
+from automl import FitContext, Int, Metric, Model, hookimpl
+from automl.task import CLASSIFICATION
+
+FAULTS = (
+    "none",
+    "raise",
+    "hang",
+    "segfault",
+    "exit",
+    "memory",
+    "gpu_memory",
+    "nan",
+    "inf",
+    "sleep",
+)
+MARKERS = {
+    "nan": -1,
+    "inf": -2,
+}  # predictions that the ``faulty_accuracy`` metric turns into nan/inf
+
+
+class Faulty(ClassifierMixin, BaseEstimator):
+    def __init__(
+        self,
+        max_depth: int = 3,
+        min_samples_leaf: int = 1,
+        fault: str = "none",
+        on: str = "",
+        seconds: float = 2.0,
+        trial: int | None = None,
+    ) -> None:
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.fault = fault
+        self.on = on
+        self.seconds = seconds
+        self.trial = trial
+
+    def _struck(self) -> bool:
+        chosen = str(self.on).split("+")
+        if self.trial is None:
+            return "refit" in chosen
+        return "all" in chosen or str(self.trial) in chosen
+
+    def fit(self, X: Any, y: Any) -> Faulty:
+        if self._struck():
+            self._inject()
+        self.tree_ = DecisionTreeClassifier(
+            max_depth=self.max_depth, min_samples_leaf=self.min_samples_leaf, random_state=0
+        ).fit(X, y)
+        self.classes_ = self.tree_.classes_
+        return self
+
+    def _inject(self) -> None:
+        if self.fault == "raise":
+            raise RuntimeError(f"injected failure on trial {self.trial}")
+        if self.fault == "hang":
+            time.sleep(3600)
+        if self.fault == "sleep":
+            time.sleep(self.seconds)
+        if self.fault == "segfault":
+            ctypes.string_at(0)  # reads address 0: SIGSEGV
+        if self.fault == "exit":
+            os._exit(3)
+        if self.fault == "memory":
+            hoard = []
+            for _ in range(96):  # up to 6 GiB, touched so that it is resident; a limit stops it
+                hoard.append(np.ones(2**23))
+                time.sleep(0.02)
+            raise AssertionError("no memory limit stopped the trial")
+        if self.fault == "gpu_memory":
+            import torch
+
+            # What torch raises when a GPU runs out; this machine may have no GPU to exhaust.
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB")
+
+    def predict(self, X: Any) -> np.ndarray:
+        predicted = self.tree_.predict(X)
+        if self.fault in MARKERS and self._struck():
+            return np.full(len(predicted), MARKERS[self.fault])
+        return predicted
+
+
+def _build(params: dict[str, Any], context: FitContext) -> Faulty:
+    return Faulty(**params, trial=context.trial)
+
+
+def faulty_accuracy(y_true: Any, y_pred: Any) -> float:
+    if np.any(np.asarray(y_pred) == MARKERS["nan"]):
+        return float("nan")
+    if np.any(np.asarray(y_pred) == MARKERS["inf"]):
+        return float("inf")
+    return float(accuracy_score(y_true, y_pred))
+
+
+@hookimpl
+def register_models(register: Any) -> None:
+    register(
+        Model(
+            "faulty",
+            _build,
+            space={
+                "max_depth": Int(1, 12),
+                "min_samples_leaf": Int(1, 20, log=True),
+            },
+            defaults={"fault": "none", "on": "", "seconds": 2.0},
+            tasks=CLASSIFICATION,
+            preprocessing="ordinal",
+            description="fault injection for the reliability tests",
+        )
+    )
+
+
+@hookimpl
+def register_metrics(register: Any) -> None:
+    register(Metric("faulty_accuracy", faulty_accuracy, "maximize", CLASSIFICATION))

@@ -230,7 +230,9 @@ def _sampler(space: SearchSpace, exp: Experiment) -> tuple[int, BaseSampler]:
     seed + k (see automl.recovery), so a resumed or extended study proposes what an uninterrupted
     one would have.
     """
-    seed = exp.sampler.get("seed")
+    # A sampler config without a seed takes the experiment's (the CLI's config sets it from
+    # ``seed`` already; this covers ``Experiment`` built in code). ``seed: null`` stays unseeded.
+    seed = exp.sampler.get("seed", exp.seed)
     if space.is_empty():
         single = _instantiate("sampler", exp.sampler)
         return 1, Reseeded(lambda s: single, None)

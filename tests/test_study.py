@@ -183,6 +183,16 @@ def test_a_resumed_study_does_not_repeat_the_first_runs_configurations(storage_u
     assert len(trials) == 6 and not set(seen[:3]) & set(seen[3:])
 
 
+def test_a_sampler_without_a_seed_takes_the_experiments(tmp_path) -> None:
+    # Experiment built in code with the default sampler: the same seed proposes the same trials.
+    def params(name: str, seed: int) -> list:
+        url = str(tmp_path / f"{name}.journal")
+        summary = run(_experiment(url, sampler={"_target_": "optuna.samplers.TPESampler"}, seed=seed))
+        return [t.params for t in _trials(url, summary.study)]
+
+    assert params("a", 0) == params("b", 0) != params("c", 1)
+
+
 def test_a_small_finite_space_is_searched_exhaustively(storage_url) -> None:
     summary = run(_experiment(storage_url, n_trials=20, params={"n_neighbors": 5}))
     trials = _trials(storage_url, summary.study)

@@ -187,7 +187,9 @@ def test_a_sampler_without_a_seed_takes_the_experiments(tmp_path) -> None:
     # Experiment built in code with the default sampler: the same seed proposes the same trials.
     def params(name: str, seed: int) -> list:
         url = str(tmp_path / f"{name}.journal")
-        summary = run(_experiment(url, sampler={"_target_": "optuna.samplers.TPESampler"}, seed=seed))
+        summary = run(
+            _experiment(url, sampler={"_target_": "optuna.samplers.TPESampler"}, seed=seed)
+        )
         return [t.params for t in _trials(url, summary.study)]
 
     assert params("a", 0) == params("b", 0) != params("c", 1)

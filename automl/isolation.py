@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -183,6 +184,24 @@ def _stops_ignored_in_child() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
+@contextmanager
+def _spawn_replayable() -> Iterator[None]:
+    """A spawned child replays its parent's global start method. Inside a job of Hydra's joblib
+    launcher that is loky's own, which a fresh interpreter cannot find, and the worker dies at once;
+    name spawn (what this worker uses anyway) while it starts."""
+    method = multiprocessing.get_start_method(allow_none=True)
+    if method is None or method in multiprocessing.get_all_start_methods():
+        yield
+        return
+    default = multiprocessing.context._default_context  # no public way to restore loky's
+    saved = default._actual_context
+    default._actual_context = default.get_context("spawn")
+    try:
+        yield
+    finally:
+        default._actual_context = saved
+
+
 class Worker:
     """A spawned worker process, replaced whenever a fit kills it or breaks a limit."""
 
@@ -193,6 +212,10 @@ class Worker:
         self._conn: Any = None
         self._opened: tuple[Any, ...] | None = None  # sent again to a replacement worker
         atexit.register(self.close)
+        # A process that multiprocessing started (a job of Hydra's joblib launcher) runs no atexit
+        # at its end, but joins its live children first: the idle worker would hang it forever.
+        # Finalizers of priority >= 0 run before that join.
+        multiprocessing.util.Finalize(None, self.close, exitpriority=10)
 
     @property
     def pid(self) -> int | None:
@@ -217,7 +240,7 @@ class Worker:
         ours, theirs = context.Pipe()
         # Not a daemon: learners may start processes of their own (joblib), which daemons cannot.
         self._process = context.Process(target=serve, args=(theirs,), name="automl-worker")
-        with _main_hidden(), _stops_ignored_in_child():
+        with _main_hidden(), _stops_ignored_in_child(), _spawn_replayable():
             self._process.start()
         theirs.close()
         self._conn = ours

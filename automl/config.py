@@ -15,6 +15,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
 from automl.data import SplitConfig
+from automl.errors import UserError
 from automl.registry import Registry
 from automl.space import to_config
 from automl.storage import default_url, redact
@@ -34,6 +35,7 @@ class TrialSchema:
     memory: float | None = (
         None  # MiB the worker process may use (its data included); null: no limit
     )
+    heartbeat: int | None = 60  # seconds between heartbeats of a running trial, database storages
 
 
 @dataclass
@@ -75,6 +77,7 @@ class Schema:
     progress: bool = True
     skip_inapplicable: bool = False
     data_dir: str | None = None
+    worker: int = 0  # jobs equal but for this are workers of one study: sweep worker=0,1,2,3
 
 
 def store(registry: Registry) -> None:
@@ -100,6 +103,12 @@ def experiment(cfg: Any, command: str | None = None) -> Experiment:
         for key, value in cfg.items()
         if key != "hydra"  # the job's own settings: not part of the experiment
     }
+    beat = c["trial"]["heartbeat"]
+    if beat is not None and beat < 1:
+        raise UserError(
+            f"trial.heartbeat={beat} is not accepted: give whole seconds, at least 1, or null "
+            "for no heartbeats"
+        )
     dataset = dict(c["dataset"])
     model = c["model"]
     validation = c["validation"]
@@ -130,6 +139,7 @@ def experiment(cfg: Any, command: str | None = None) -> Experiment:
         isolation=c["trial"]["isolation"],
         trial_timeout=c["trial"]["timeout"],
         memory=c["trial"]["memory"],
+        heartbeat=c["trial"]["heartbeat"],
         command=command,
         resolved={**c, "storage": redact(c["storage"]) if c["storage"] else None},
     )

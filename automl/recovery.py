@@ -2,8 +2,13 @@
 
 Every trial records its owner (host, process id and that process's start time). A trial still
 RUNNING in the storage whose owner on this host is gone was interrupted (SIGKILL, a power cut);
-one stopped by Ctrl-C is marked as it stops. Both become FAIL with ``interrupted`` set, do not count
-against the budget, and have their parameters queued to run again.
+one stopped by Ctrl-C is marked as it stops; in a database storage, one whose heartbeat stopped
+(its machine died) is failed by Optuna. All of them become FAIL, do not count against the budget,
+and have their parameters queued to run again, once, by whichever worker of the study is first.
+
+Several workers may share a study. The budget is counted from the storage, not per process: a trial
+whose position among the counted trials is at or beyond the budget (two workers asked at once), or
+that repeats a retry another worker already runs, is closed as ``surplus`` before it fits anything.
 
 To make a resumed study equal an uninterrupted one, trial k (counting the trials before it that were
 not interrupted) draws from the sampler seeded with ``seed + k``: its proposal depends only on the
@@ -12,19 +17,26 @@ trials before it and on k, never on how many runs it took to get there.
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
 OWNER = "owner"
 INTERRUPTED = "interrupted"
 RETRY_OF = "retry_of"
+SURPLUS = "surplus"
+# A RUNNING trial without an owner this long after it started was orphaned: its process died between
+# creating it and stamping it, a window of microseconds (see Reseeded).
+ORPHANED_AFTER = datetime.timedelta(seconds=60)
 # Samplers whose only state is their random generator, so that a fresh one per trial loses nothing.
 # QMC's low-discrepancy sequence needs one fixed seed; other samplers keep their one instance.
 RESEEDABLE = ("TPESampler", "RandomSampler", "CmaEsSampler", "GPSampler", "BruteForceSampler")
@@ -44,7 +56,11 @@ def owner() -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid(), "started": _started(os.getpid())}
 
 
-def _gone(who: Any) -> bool:
+def _gone(trial: FrozenTrial) -> bool:
+    who = trial.user_attrs.get(OWNER)
+    if who is None:
+        started = trial.datetime_start
+        return started is not None and datetime.datetime.now() - started > ORPHANED_AFTER
     if not isinstance(who, dict) or who.get("host") != socket.gethostname():
         return False  # another machine's worker: heartbeats, not this check, judge it
     if who.get("pid") == os.getpid():
@@ -56,28 +72,80 @@ def interrupted(trial: FrozenTrial) -> bool:
     return bool(trial.user_attrs.get(INTERRUPTED))
 
 
+def excluded(trials: Sequence[FrozenTrial]) -> set[int]:
+    """The numbers of the trials that do not count against the budget: interrupted ones, ones a
+    retry replaces (a heartbeat-failed trial carries no mark of its own), and surplus ones."""
+    replaced = {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
+    return {
+        t.number
+        for t in trials
+        if interrupted(t) or t.user_attrs.get(SURPLUS) or t.number in replaced
+    }
+
+
 def counted(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
-    """The trials that count against the budget: all but the interrupted ones."""
-    return [t for t in trials if not interrupted(t)]
+    """The trials that count against the budget. Pass all of a study's trials, not some states:
+    whether a trial counts can depend on a retry that is still waiting."""
+    out = excluded(trials)
+    return [t for t in trials if t.number not in out]
 
 
-def recover(study: optuna.Study) -> int:
-    """Mark the trials whose process died as interrupted, and queue every interrupted trial that
-    has not been queued yet to run again with the same parameters. Returns how many were queued."""
+def surplus(trials: Sequence[FrozenTrial], number: int, budget: int) -> bool:
+    """Whether trial ``number`` would exceed the budget, counting the trials numbered before it
+    (finished or running elsewhere), or repeats a retry that an earlier trial already runs."""
+    (trial,) = [t for t in trials if t.number == number]
+    earlier = [t for t in trials if t.number < number]
+    retry_of = trial.user_attrs.get(RETRY_OF)
+    if retry_of is not None and any(t.user_attrs.get(RETRY_OF) == retry_of for t in earlier):
+        return True
+    return _position(trials, number) >= budget
+
+
+def _position(trials: Sequence[FrozenTrial], number: int) -> int:
+    """How many trials numbered before ``number`` count. Exclusions are judged over all trials: a
+    trial's retry is numbered after it."""
+    out = excluded(trials)
+    return sum(1 for t in trials if t.number < number and t.number not in out)
+
+
+def _close(study: optuna.Study, trial: FrozenTrial, reason: str) -> bool:
+    """Fail a RUNNING trial of another process as interrupted; True for the one process that
+    closes it (workers may race here), which then queues its retry."""
     storage = study._storage  # Optuna's public API cannot set attributes of another's trial
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if _gone(trial.user_attrs.get(OWNER)):
-            storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
-            storage.set_trial_user_attr(
-                trial._trial_id, "error", "interrupted: its process died before it finished"
-            )
-            study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+    try:
+        storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
+        storage.set_trial_user_attr(trial._trial_id, "error", f"interrupted: {reason}")
+        return storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+    except UpdateFinishedTrialError:
+        return False  # another worker closed it first
+
+
+def recover(study: optuna.Study) -> list[FrozenTrial]:
+    """Close the trials whose process died, and queue every interrupted trial that has not been
+    queued yet to run again with the same parameters. Returns the study's trials after that (one
+    read of the storage when nothing needed doing: this runs before every trial)."""
+    with warnings.catch_warnings():  # experimental, and the tool for this; a no-op without beats
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # other machines' dead workers (retry_stale)
     trials = study.get_trials(deepcopy=False)
+    closed = [
+        _close(study, t, "its process died before it finished")
+        for t in trials
+        if t.state == TrialState.RUNNING and _gone(t)
+    ]
+    if closed:
+        trials = study.get_trials(deepcopy=False)
     queued = {t.user_attrs.get(RETRY_OF) for t in trials}
     again = [t for t in trials if interrupted(t) and t.number not in queued]
-    for trial in again:
+    for trial in again:  # two workers may both queue one; surplus() runs only the first
         study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
-    return len(again)
+    return study.get_trials(deepcopy=False) if again else trials
+
+
+def retry_stale(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Optuna's heartbeat callback: a trial whose worker stopped beating (another machine died) was
+    failed by this process alone; run its parameters again."""
+    study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
 
 
 class Reseeded(BaseSampler):
@@ -100,8 +168,7 @@ class Reseeded(BaseSampler):
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         study._storage.set_trial_user_attr(trial._trial_id, OWNER, owner())
         if self._seed is not None:
-            earlier = study.get_trials(deepcopy=False)
-            position = sum(1 for t in earlier if t.number < trial.number and not interrupted(t))
+            position = _position(study.get_trials(deepcopy=False), trial.number)
             self._current = self._make(self._seed + position)
         self._current.before_trial(study, trial)
 

@@ -7,12 +7,15 @@ on the development machine it costs about 4 ms per trial where SQLite costs abou
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
+from optuna.trial import FrozenTrial
 
 from automl.errors import UserError
 
@@ -33,9 +36,19 @@ def default_url(output_dir: str | Path) -> str:
     return str(Path(output_dir) / DEFAULT_FILE)
 
 
-def open_storage(url: str) -> BaseStorage:
+def open_storage(
+    url: str,
+    *,
+    heartbeat: int | None = None,
+    on_stale: Callable[[optuna.Study, FrozenTrial], None] | None = None,
+) -> BaseStorage:
     """A storage for ``url``: a journal file path (``*.journal``, ``*.log`` or ``journal:PATH``),
-    ``redis://`` for a journal in Redis, or any SQLAlchemy URL for Optuna's RDB storage."""
+    ``redis://`` for a journal in Redis, or any SQLAlchemy URL for Optuna's RDB storage.
+
+    With ``heartbeat`` (seconds), a database storage records each running trial's heartbeat; a trial
+    silent for twice that long is failed and handed to ``on_stale``. Journal storages are for one
+    machine, where a dead worker is found by its process id instead (automl.recovery).
+    """
     if url.startswith("journal:") or url.endswith(JOURNAL_SUFFIXES):
         path = Path(url.removeprefix("journal:"))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,7 +62,16 @@ def open_storage(url: str) -> BaseStorage:
             "sqlite:///automl.db or postgresql://user@host/db"
         )
     try:
-        return RDBStorage(url)
+        if heartbeat is None:
+            return RDBStorage(url)
+        with warnings.catch_warnings():  # heartbeats are experimental in Optuna 5, and the tool
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                url,
+                heartbeat_interval=int(heartbeat),
+                grace_period=2 * int(heartbeat),
+                heartbeat_stale_trial_callback=on_stale,
+            )
     except Exception as error:  # SQLAlchemy raises many types; all mean "cannot use this URL"
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise UserError(f"cannot open storage {redact(url)}: {redact(message)}") from None

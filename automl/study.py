@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,7 +30,16 @@ from automl.fitting import Description
 from automl.isolation import Limits, Runner, TrialFailed, runner
 from automl.progress import Progress
 from automl.provenance import versions
-from automl.recovery import INTERRUPTED, RESEEDABLE, Reseeded, counted, recover
+from automl.recovery import (
+    INTERRUPTED,
+    RESEEDABLE,
+    SURPLUS,
+    Reseeded,
+    counted,
+    recover,
+    retry_stale,
+    surplus,
+)
 from automl.registry import Registry
 from automl.space import SearchSpace
 from automl.storage import open_storage
@@ -70,6 +80,9 @@ class Experiment:
     isolation: str = "inprocess"  # the config's default is subprocess; see automl.isolation
     trial_timeout: float | None = None  # seconds per trial (and for the refit), subprocess only
     memory: float | None = None  # MiB the worker process may hold, subprocess only
+    # Seconds between a running trial's heartbeats in a database storage; a trial silent for twice
+    # this long (its worker's machine died) is failed and runs again. None: no heartbeats.
+    heartbeat: int | None = 60
     # How the run was asked for, recorded with the study so that one command re-runs it.
     command: str | None = None
     resolved: Mapping[str, Any] | None = None
@@ -141,12 +154,19 @@ def _reason(error: BaseException) -> str:
     return text[:2000]
 
 
-def _objective(run_fit: Runner, space: SearchSpace) -> Any:
+class _Surplus(Exception):
+    """Another worker of the study took the last of the budget (or this retry) first."""
+
+
+def _objective(run_fit: Runner, space: SearchSpace, budget: int) -> Any:
     def objective(trial: optuna.Trial) -> float:
         def report(step: int, value: float) -> bool:
             trial.report(value, step)
             return trial.should_prune()
 
+        if surplus(trial.study.get_trials(deepcopy=False), trial.number, budget):
+            trial.set_user_attr(SURPLUS, True)  # counts nowhere; nothing was fitted
+            raise _Surplus(f"trial {trial.number}: the budget of {budget} trials is taken")
         try:
             params = space.suggest(trial)
             outcome = run_fit.call(("trial", trial.number, params), report)
@@ -172,22 +192,6 @@ def _duration(trial: optuna.trial.FrozenTrial) -> float:
     if trial.datetime_complete is None or trial.datetime_start is None:
         return 0.0
     return (trial.datetime_complete - trial.datetime_start).total_seconds()
-
-
-class _TimeBudget:
-    """Stops the study once its trials have used the time budget.
-
-    Time is summed from the trials' own timestamps, the same measure a resumed run starts from, so
-    the budget holds across runs; Optuna's ``timeout`` would count each run's wall time afresh.
-    """
-
-    def __init__(self, left: float) -> None:
-        self.left = left
-
-    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        self.left -= _duration(trial)
-        if self.left <= 0:
-            study.stop()
 
 
 def _refit(study: optuna.Study, run_fit: Runner, space: SearchSpace) -> dict[str, Any] | None:
@@ -288,6 +292,35 @@ def _provenance(exp: Experiment) -> dict[str, Any]:
     }
 
 
+# How often a worker that waits for the study's last trials looks again, seconds.
+POLL = 1.0
+
+
+def _search_on(
+    study: optuna.Study, n_trials: int, timeout: float | None, progress: Progress, direction: str
+) -> bool:
+    """Whether to run another trial. Everything is counted from the storage, so that the budgets
+    hold across runs and across workers sharing the study. While other workers run the budget's
+    last trials this one waits: a worker that dies leaves its trial to the survivors."""
+    waiting = False
+    while True:
+        trials = counted(recover(study))  # closes trials whose process died, queues them again
+        done = [t for t in trials if t.state in FINISHED]
+        running = [t for t in trials if t.state == TrialState.RUNNING]
+        values = [t.value for t in done if t.state == TrialState.COMPLETE]
+        best = (max if direction == "maximize" else min)(values) if values else None
+        left = None if timeout is None else timeout - sum(map(_duration, done))
+        progress.show(len(done), best, left)
+        if len(done) >= n_trials or (left is not None and left <= 0):
+            return False
+        if len(done) + len(running) < n_trials:
+            return True
+        if not waiting:
+            log.info("%s: waiting for %d trial(s) of other workers", study.study_name, len(running))
+            waiting = True
+        time.sleep(POLL)
+
+
 def run(exp: Experiment, registry: Registry | None = None) -> Summary:
     """Run (or resume) the study of ``exp`` within its budget, then refit and test its best."""
     run_fit = runner(exp.isolation, Limits(exp.trial_timeout, exp.memory), registry)
@@ -297,7 +330,7 @@ def run(exp: Experiment, registry: Registry | None = None) -> Summary:
     _instantiate("sampler", exp.sampler)  # checked before anything is stored
     study = optuna.create_study(
         study_name=name,
-        storage=open_storage(exp.storage),
+        storage=open_storage(exp.storage, heartbeat=exp.heartbeat, on_stale=retry_stale),
         direction=desc.direction,
         pruner=_instantiate("pruner", exp.pruner),
         load_if_exists=True,
@@ -305,34 +338,15 @@ def run(exp: Experiment, registry: Registry | None = None) -> Summary:
     if ATTR not in study.user_attrs:
         study.set_user_attr(ATTR, _describe(exp, desc))
     study.set_user_attr(RUN, _provenance(exp))
-    if recover(study):
-        log.info("%s: trials interrupted earlier run again", name)
-    trials = counted(study.get_trials(deepcopy=False, states=FINISHED))
     n_trials, study.sampler = _sampler(desc.space, exp)
-    left = n_trials - len(trials)
-    budget = None if exp.timeout is None else _TimeBudget(exp.timeout - sum(map(_duration, trials)))
-    maximize = desc.direction == "maximize"
+    objective = _objective(run_fit, desc.space, n_trials)
+    progress = Progress(label=f"{desc.dataset} · {exp.model}", total=n_trials, enabled=exp.progress)
     try:
-        if left > 0 and (budget is None or budget.left > 0):
-            complete = [t.value for t in trials if t.state == TrialState.COMPLETE]
-            progress = Progress(
-                label=f"{desc.dataset} · {exp.model}",
-                total=n_trials,
-                done=len(trials),
-                best=(max if maximize else min)(complete) if complete else None,
-                maximize=maximize,
-                budget=budget,
-                enabled=exp.progress,
-            )
-            try:
-                study.optimize(
-                    _objective(run_fit, desc.space),
-                    n_trials=left,
-                    catch=(Exception,),
-                    callbacks=[progress] if budget is None else [budget, progress],
-                )
-            finally:
-                progress.close()
+        try:
+            while _search_on(study, n_trials, exp.timeout, progress, desc.direction):
+                study.optimize(objective, n_trials=1, catch=(Exception,))
+        finally:
+            progress.close()
         result = _refit(study, run_fit, desc.space) or {}
     except KeyboardInterrupt:
         raise Interrupted(name) from None
@@ -344,9 +358,7 @@ def run(exp: Experiment, registry: Registry | None = None) -> Summary:
         seed=exp.seed,
         metric=desc.metric,
         complete=sum(t.state == TrialState.COMPLETE for t in trials),
-        failed=sum(
-            t.state == TrialState.FAIL and not t.user_attrs.get(INTERRUPTED) for t in trials
-        ),
+        failed=sum(t.state == TrialState.FAIL for t in counted(trials)),
         val_score=result.get("val_score"),
         test_score=result.get("test_score"),
     )

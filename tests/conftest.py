@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,24 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 @pytest.fixture(scope="session")
 def registry() -> Registry:
     return load_registry()
+
+
+POSTGRES = os.environ.get("AUTOML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def postgres() -> str:
+    """The real PostgreSQL server's URL (`.ci/run` starts it); skipped where there is none, except
+    in CI, where its absence is a failure."""
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    pytest.importorskip("psycopg")
+    try:
+        sqlalchemy.create_engine(POSTGRES).connect().close()
+    except Exception as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL at {POSTGRES}: {error}")
+    return POSTGRES
 
 
 @pytest.fixture

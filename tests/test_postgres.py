@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import optuna
-import pytest
 
 from automl import leaderboard
 from automl.storage import open_storage
 from automl.study import Experiment, run
-
-URL = os.environ.get("AUTOML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-def postgres() -> str:
-    sqlalchemy = pytest.importorskip("sqlalchemy")
-    pytest.importorskip("psycopg")
-    try:
-        sqlalchemy.create_engine(URL).connect().close()
-    except Exception as error:
-        if os.environ.get("CI"):
-            raise  # CI starts the server: its absence there is a failure, not a skip
-        pytest.skip(f"no PostgreSQL at {URL}: {error}")
-    return URL
 
 
 def test_a_study_in_postgresql_resumes_and_feeds_the_leaderboard(postgres) -> None:

@@ -128,7 +128,8 @@ def device_in_words(requested: str) -> str:
 
     if not torch.cuda.is_available():
         return "cpu" if requested == "auto" else "cuda requested, none available"
-    return f"cuda ({torch.cuda.get_device_name(0)})"
+    index = int(requested.split(":")[1]) if requested.startswith("cuda:") else 0
+    return f"{requested if index else 'cuda'} ({torch.cuda.get_device_name(index)})"
 
 
 def epoch_reporter(report: Report, direction: str) -> Callable[[int, float], None]:

@@ -15,7 +15,7 @@ import logging
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import optuna
@@ -23,7 +23,7 @@ from hydra.utils import get_class, instantiate
 from optuna.samplers import BaseSampler
 from optuna.trial import TrialState
 
-from automl import __version__
+from automl import __version__, devices
 from automl.data import SplitConfig
 from automl.errors import UserError
 from automl.fitting import Description
@@ -323,6 +323,14 @@ def _search_on(
 
 def run(exp: Experiment, registry: Registry | None = None) -> Summary:
     """Run (or resume) the study of ``exp`` within its budget, then refit and test its best."""
+    exp = replace(exp, device=devices.for_study(exp.device))  # one GPU per concurrent study
+    try:
+        return _run(exp, registry)
+    finally:
+        devices.release()
+
+
+def _run(exp: Experiment, registry: Registry | None) -> Summary:
     run_fit = runner(exp.isolation, Limits(exp.trial_timeout, exp.memory), registry)
     desc: Description = run_fit.call(("open", exp))
     identity = {**exp.identity(), "data": desc.fingerprint}

@@ -29,7 +29,7 @@ from automl import config, isolation, leaderboard
 from automl.errors import NotApplicable, UserError, choose
 from automl.plugins import registry
 from automl.registry import Registry
-from automl.storage import default_url, open_storage, redact
+from automl.storage import default_url, open_storage, redact, redact_text
 from automl.study import run
 
 log = logging.getLogger("automl")
@@ -39,7 +39,7 @@ RESULT_FILE = "result.json"
 def _command() -> str:
     """The command line that runs this job again on its own (passwords masked)."""
     overrides = HydraConfig.get().overrides.task
-    return " ".join(["automl", *(shlex.quote(redact(o)) for o in overrides)])
+    return redact_text(" ".join(["automl", *(shlex.quote(o) for o in overrides)]))
 
 
 def _job(cfg: DictConfig) -> dict[str, Any]:
@@ -99,6 +99,38 @@ def _stop_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+
+
+class RedactSecrets(Callback):
+    """Hydra saves each job's command line and config (``.hydra/``, ``multirun.yaml``) before the
+    job starts: mask any password in them, so that a storage URL given on the command line stays
+    out of every file the run leaves."""
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        hydra_cfg = HydraConfig.get()
+        files = list(Path(hydra_cfg.runtime.output_dir).glob(".hydra/*.yaml"))
+        if hydra_cfg.mode is not None and hydra_cfg.mode.name == "MULTIRUN":
+            files.append(Path(hydra_cfg.sweep.dir) / "multirun.yaml")
+        for path in files:
+            if path.is_file():
+                text = path.read_text()
+                if redact_text(text) != text:
+                    path.write_text(redact_text(text))
+
+
+def _redact_log_records() -> None:
+    """Mask passwords in every log line of this process (Hydra's launchers log each job's
+    overrides); installed as the record factory, so it outlives Hydra's logging setup."""
+    make = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        message = record.getMessage()
+        if "://" in message:
+            record.msg, record.args = redact_text(message), None
+        return record
+
+    logging.setLogRecordFactory(factory)
 
 
 class WriteLeaderboards(Callback):
@@ -209,6 +241,7 @@ def main() -> None:
         check_names(sys.argv[1:], known)
         config.store(known)
         _stop_on_sigterm()
+        _redact_log_records()
     except UserError as error:  # an unknown name, or two plugins registering the same one
         print(f"automl: error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -7,6 +7,7 @@ on the development machine it costs about 4 ms per trial where SQLite costs abou
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,15 @@ def redact(url: str) -> str:
         return url
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+# user:password@ in a URL anywhere in a text, also as Hydra escapes it (postgresql\://u\:pw@host).
+_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*\\?://[^\s/@:]*\\?:)[^\s/@]+(?=@)", re.IGNORECASE)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the password of every URL in it replaced: for log lines and saved configs."""
+    return _PASSWORD.sub(lambda m: m["head"] + "***", text)
 
 
 def default_url(output_dir: str | Path) -> str:

@@ -174,3 +174,34 @@ def test_the_joblib_launcher_runs_workers_of_one_study_side_by_side(tmp_path) ->
     assert len({t.user_attrs[OWNER]["pid"] for t in complete}) == 2  # two processes shared it
     board = pd.read_csv(tmp_path / "lb" / "iris-accuracy.csv")
     assert len(board) == 1 and board.loc[0, "trials"] == 6
+
+
+def test_the_submitit_launcher_runs_workers_as_separate_jobs(tmp_path) -> None:
+    # submitit_local is the SLURM launcher's executor on this machine: the same pickled jobs.
+    args = _cli(
+        tmp_path, "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", "worker=0,1",
+        "dataset=iris", "model=faulty", "model.params.fault=sleep", "model.params.on=all",
+        "model.params.seconds=1", "search.n_trials=4",
+    )  # fmt: skip
+    done = subprocess.run(
+        args, cwd=tmp_path, env={**os.environ, **PLUGIN}, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    complete = _study(str(tmp_path / "results" / "automl.journal"), 0).get_trials(
+        states=(TrialState.COMPLETE,)
+    )
+    assert len(complete) == 4 and os.getpid() not in {t.user_attrs[OWNER]["pid"] for t in complete}
+    board = pd.read_csv(tmp_path / "lb" / "iris-accuracy.csv")
+    assert board.loc[0, "trials"] == 4
+
+
+def test_the_slurm_launcher_composes_with_the_documented_settings(tmp_path) -> None:
+    args = _cli(
+        tmp_path, "hydra/launcher=submitit_slurm", "hydra.launcher.partition=gpu",
+        "hydra.launcher.gpus_per_node=1", "hydra.launcher.cpus_per_task=8",
+        "hydra.launcher.timeout_min=240", "worker=3", "--cfg", "hydra",
+    )  # fmt: skip
+    done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "SlurmLauncher" in done.stdout and "partition: gpu" in done.stdout

@@ -18,7 +18,7 @@ from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
 from automl import __version__
-from automl.recovery import INTERRUPTED
+from automl.recovery import counted
 from automl.study import ATTR, RESULT, RUN
 
 COLUMNS = [
@@ -40,7 +40,7 @@ def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataF
         trials = storage.get_all_trials(
             storage.get_study_id_from_name(study.study_name), deepcopy=False
         )
-        trials = [t for t in trials if not t.user_attrs.get(INTERRUPTED)]  # they run again
+        trials = counted(trials)  # interrupted ones run again; surplus ones never ran
         states = [t.state for t in trials]
         result = study.user_attrs.get(RESULT, {})
         made = study.user_attrs.get(RUN, {})

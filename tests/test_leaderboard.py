@@ -56,6 +56,18 @@ def test_minimised_metrics_rank_ascending(storage_url) -> None:
     assert board["model"].tolist() == ["a", "b"] and board["pick"].tolist() == ["", "*"]
 
 
+def test_trials_that_count_nowhere_are_not_failures(storage_url) -> None:
+    storage = open_storage(storage_url)
+    _study(storage, "a", val=0.9, test=0.9)
+    study = optuna.load_study(study_name="d/a/0", storage=storage)
+    for mark in ("surplus", "interrupted"):  # a closed race; a killed trial that runs again
+        study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL,
+                                                  user_attrs={mark: True}))  # fmt: skip
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+    row = leaderboard.rows(storage).iloc[0]
+    assert row["trials"] == 1 and row["failed"] == 1  # only the real failure
+
+
 def test_files_hold_every_column(tmp_path, storage_url) -> None:
     run(Experiment(dataset="wine", model="knn", storage=storage_url, n_trials=3, progress=False))
     boards = leaderboard.rank(leaderboard.rows(open_storage(storage_url)))

@@ -157,43 +157,34 @@ def test_a_trial_beyond_the_budget_or_a_second_retry_is_surplus() -> None:
     assert [t.number for t in counted(trials)] == [0, 1, late, first, second]
 
 
-def test_the_joblib_launcher_runs_workers_of_one_study_side_by_side(tmp_path) -> None:
+def _launched(tmp: Path, *launcher: str, trials: int) -> list:
+    """Run two workers of one study through a Hydra launcher; the study's completed trials, after
+    checking that the leaderboard saw them all."""
     args = _cli(
-        tmp_path, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "worker=0,1",
-        "dataset=iris", "model=faulty", "model.params.fault=sleep", "model.params.on=all",
-        "model.params.seconds=1", "search.n_trials=6",
+        tmp, *launcher, "worker=0,1", "dataset=iris", "model=faulty", "model.params.fault=sleep",
+        "model.params.on=all", "model.params.seconds=1", f"search.n_trials={trials}",
     )  # fmt: skip
     done = subprocess.run(
-        args, cwd=tmp_path, env={**os.environ, **PLUGIN}, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
+        args, cwd=tmp, env={**os.environ, **PLUGIN}, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
-    study = _study(str(tmp_path / "results" / "automl.journal"), 0)
-    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    board = pd.read_csv(tmp / "lb" / "iris-accuracy.csv")
+    assert len(board) == 1 and board.loc[0, "trials"] == trials
+    study = _study(str(tmp / "results" / "automl.journal"), 0)
+    return study.get_trials(states=(TrialState.COMPLETE,))
+
+
+def test_the_joblib_launcher_runs_workers_of_one_study_side_by_side(tmp_path) -> None:
+    complete = _launched(tmp_path, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", trials=6)
     assert len(complete) == 6
     assert len({t.user_attrs[OWNER]["pid"] for t in complete}) == 2  # two processes shared it
-    board = pd.read_csv(tmp_path / "lb" / "iris-accuracy.csv")
-    assert len(board) == 1 and board.loc[0, "trials"] == 6
 
 
 def test_the_submitit_launcher_runs_workers_as_separate_jobs(tmp_path) -> None:
     # submitit_local is the SLURM launcher's executor on this machine: the same pickled jobs.
-    args = _cli(
-        tmp_path, "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", "worker=0,1",
-        "dataset=iris", "model=faulty", "model.params.fault=sleep", "model.params.on=all",
-        "model.params.seconds=1", "search.n_trials=4",
-    )  # fmt: skip
-    done = subprocess.run(
-        args, cwd=tmp_path, env={**os.environ, **PLUGIN}, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    complete = _study(str(tmp_path / "results" / "automl.journal"), 0).get_trials(
-        states=(TrialState.COMPLETE,)
-    )
+    launcher = ("hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5")
+    complete = _launched(tmp_path, *launcher, trials=4)
     assert len(complete) == 4 and os.getpid() not in {t.user_attrs[OWNER]["pid"] for t in complete}
-    board = pd.read_csv(tmp_path / "lb" / "iris-accuracy.csv")
-    assert board.loc[0, "trials"] == 4
 
 
 def test_the_slurm_launcher_composes_with_the_documented_settings(tmp_path) -> None:

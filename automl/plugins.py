@@ -48,15 +48,28 @@ def plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
+def origins(pm: pluggy.PluginManager) -> dict[str, tuple[str, str]]:
+    """Each loaded plugin's package and version, by plugin name."""
+    found = {
+        ep.name: (ep.dist.name, ep.dist.version) if ep.dist else ("an unknown package", "")
+        for ep in entry_points(group=GROUP)
+    }
+    return {
+        name: found.get(name, (f"module {name} ({EXTRA_ENV})", ""))
+        for name, _ in pm.list_name_plugin()
+        if name is not None
+    }
+
+
+def packages(pm: pluggy.PluginManager) -> dict[str, str]:
+    """Each loaded plugin's "package version", by plugin name: for messages."""
+    return {
+        name: f"{package} {version}".strip() for name, (package, version) in origins(pm).items()
+    }
+
+
 @lru_cache(maxsize=1)
 def registry() -> Registry:
     """The registry of everything the installed plugins provide, built once per process."""
-    return collect(plugin_manager())
-
-
-def import_optional(module: str, purpose: str) -> object:
-    """Import an optional dependency, saying what it is for when it is missing."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ImportError(f"{purpose} needs the '{module}' package: pip install {module}") from None
+    pm = plugin_manager()
+    return collect(pm, packages(pm))

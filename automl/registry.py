@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -119,6 +120,7 @@ class Metric:
     description: str = ""
 
 
+log = logging.getLogger(__name__)
 KINDS = ("dataset", "model", "metric")
 
 
@@ -141,6 +143,15 @@ class Registry:
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._items[kind])
+
+    def owned_by(self, plugin: str) -> dict[str, list[str]]:
+        """What ``plugin`` registered: names by kind."""
+        return {
+            kind: sorted(
+                n for (k, n), owner in self._owners.items() if k == kind and owner == plugin
+            )
+            for kind in KINDS
+        }
 
     def owner(self, kind: str, name: str) -> str:
         return self._owners[(kind, name)]
@@ -189,18 +200,30 @@ class Registry:
         return metric
 
 
-def collect(pm: pluggy.PluginManager) -> Registry:
-    """Call every plugin's register hooks, remembering which plugin registered what."""
+def collect(pm: pluggy.PluginManager, packages: Mapping[str, str] | None = None) -> Registry:
+    """Call every plugin's register hooks, remembering which plugin registered what.
+
+    A hook implementation that raises is skipped with a warning naming its plugin and package
+    (``packages``: plugin name to "package version"), and nothing it registered in that call is
+    kept: one broken plugin must not take the others down. A name registered twice is an error.
+    """
     registry = Registry()
     for kind in KINDS:
         caller = getattr(pm.hook, f"register_{kind}s")
         for impl in caller.get_hookimpls():
             plugin = impl.plugin_name
-
-            def register(item: Any, *, _kind: str = kind, _plugin: str = plugin) -> None:
-                registry.add(_kind, item, _plugin)
-
+            staged: list[Any] = []
             # Pass only the arguments the implementation asks for, as pluggy itself does.
-            kwargs = {"register": register}
-            impl.function(**{name: kwargs[name] for name in impl.argnames})
+            kwargs = {"register": staged.append}
+            try:
+                impl.function(**{name: kwargs[name] for name in impl.argnames})
+            except Exception as error:
+                package = (packages or {}).get(plugin, "an unknown package")
+                log.warning(
+                    "plugin '%s' (from %s) raised in register_%ss and is skipped there: %s: %s",
+                    plugin, package, kind, type(error).__name__, error,
+                )  # fmt: skip
+                continue
+            for item in staged:
+                registry.add(kind, item, plugin)
     return registry

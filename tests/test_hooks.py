@@ -95,6 +95,38 @@ def test_an_implementation_may_take_fewer_arguments_than_the_spec() -> None:
     assert calls == [True]
 
 
+def test_a_plugin_that_raises_in_a_hook_is_skipped_with_a_warning(caplog) -> None:
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):
+            register(Model("half_done", lambda params, context: None))
+            raise RuntimeError("no licence server")
+
+    pm = plugin_manager()
+    pm.register(Plugin(), name="broken")
+    registry = collect(pm, {"broken": "broken-automl 2.0"})
+    assert "plugin 'broken' (from broken-automl 2.0) raised in register_models" in caplog.text
+    assert "RuntimeError: no licence server" in caplog.text
+    assert "half_done" not in registry.names("model")  # nothing of the failed call is kept
+    assert "svm" in registry.names("model")  # and everything else still works
+
+
+def test_a_plugin_that_fails_to_import_is_skipped_with_a_warning(monkeypatch, caplog) -> None:
+    monkeypatch.setenv("AUTOML_PLUGINS", "automl_no_such_plugin")
+    pm = plugin_manager()
+    assert "plugin module 'automl_no_such_plugin' (from AUTOML_PLUGINS) failed to import" in (
+        caplog.text
+    )
+    assert pm.has_plugin("classical") and not pm.has_plugin("automl_no_such_plugin")
+
+
+def test_plugins_can_be_disabled_for_debugging(monkeypatch) -> None:
+    monkeypatch.setenv("AUTOML_DISABLE_PLUGINS", "torch, metrics")
+    pm = plugin_manager()
+    assert not pm.has_plugin("torch") and not pm.has_plugin("metrics")
+    assert "mlp" not in collect(pm).names("model")
+
+
 def test_unknown_names_list_what_is_available(registry) -> None:
     with pytest.raises(UserError, match=r"unknown model 'nope'; available: .*lightgbm.*svm"):
         registry.model("nope")
@@ -117,3 +149,10 @@ def test_every_hook_is_documented_and_tested(hook: str) -> None:
     assert inspect.getdoc(getattr(hookspecs, hook)), f"{hook} has no docstring"
     tests = Path(__file__).read_text()
     assert re.search(rf"def test_{hook}_", tests), f"{hook} has no test in {Path(__file__).name}"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_in_the_plugin_reference(hook: str) -> None:
+    args = ", ".join(inspect.signature(getattr(hookspecs, hook)).parameters)
+    guide = (Path(__file__).parents[1] / "docs" / "plugins.md").read_text()
+    assert f"### `{hook}({args})`" in guide, f"docs/plugins.md does not document {hook}({args})"

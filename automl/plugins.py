@@ -73,3 +73,38 @@ def registry() -> Registry:
     """The registry of everything the installed plugins provide, built once per process."""
     pm = plugin_manager()
     return collect(pm, packages(pm))
+
+
+def describe() -> list[dict[str, str]]:
+    """One row per loaded plugin: its name, package, version and what it registers."""
+    pm = plugin_manager()
+    known = collect(pm, packages(pm))
+    return [
+        {
+            "plugin": name,
+            "package": package,
+            "version": version,
+            **{f"{kind}s": ", ".join(names) or "-" for kind, names in known.owned_by(name).items()},
+        }
+        for name, (package, version) in sorted(origins(pm).items())
+    ]
+
+
+def main() -> None:
+    """``automl-plugins``: list the plugins found, with their packages and what each registers."""
+    import pandas as pd
+
+    logging.basicConfig(format="automl-plugins: %(message)s")
+    rows = describe()
+    print(pd.DataFrame(rows).to_markdown(index=False))
+    disabled = os.environ.get(DISABLE_ENV)
+    if disabled:
+        print(f"\ndisabled by {DISABLE_ENV}: {disabled}")
+
+
+def import_optional(module: str, purpose: str) -> object:
+    """Import an optional dependency, saying what it is for when it is missing."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"{purpose} needs the '{module}' package: pip install {module}") from None

@@ -127,16 +127,21 @@ KINDS = ("dataset", "model", "metric")
 class Registry:
     """Everything the loaded plugins registered, by kind and name, with the plugin that owns it."""
 
-    def __init__(self) -> None:
+    def __init__(self, packages: Mapping[str, str] | None = None) -> None:
         self._items: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
         self._owners: dict[tuple[str, str], str] = {}
+        self._packages = dict(packages or {})  # plugin name -> "package version", for messages
+
+    def _named(self, plugin: str) -> str:
+        package = self._packages.get(plugin)
+        return f"plugin '{plugin}'" + (f" (from {package})" if package else "")
 
     def add(self, kind: str, item: Dataset | Model | Metric, plugin: str) -> None:
         key = (kind, item.name)
         if key in self._owners:
             raise UserError(
-                f"plugin '{plugin}' registers {kind} '{item.name}', "
-                f"which plugin '{self._owners[key]}' already registered"
+                f"{self._named(plugin)} registers {kind} '{item.name}', "
+                f"which {self._named(self._owners[key])} already registered"
             )
         self._items[kind][item.name] = item
         self._owners[key] = plugin
@@ -207,7 +212,7 @@ def collect(pm: pluggy.PluginManager, packages: Mapping[str, str] | None = None)
     (``packages``: plugin name to "package version"), and nothing it registered in that call is
     kept: one broken plugin must not take the others down. A name registered twice is an error.
     """
-    registry = Registry()
+    registry = Registry(packages)
     for kind in KINDS:
         caller = getattr(pm.hook, f"register_{kind}s")
         for impl in caller.get_hookimpls():

@@ -34,7 +34,9 @@ def redact(url: str) -> str:
 
 
 # user:password@ in a URL anywhere in a text, also as Hydra escapes it (postgresql\://u\:pw@host).
-_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*\\?://[^\s/@:]*\\?:)[^\s/@]+(?=@)", re.IGNORECASE)
+_PASSWORD = re.compile(
+    r"(?P<head>[a-z][a-z0-9+.-]*\\?://[^\s/@:]*\\?:)[^\s/@]+(?=@)", re.IGNORECASE
+)
 
 
 def redact_text(text: str) -> str:

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from automl import Data, Dataset, Metric, Model, Task, hookimpl, hookspecs
+from automl import Data, Dataset, Metric, Model, Task, __version__, hookimpl, hookspecs
 from automl.errors import UserError
-from automl.plugins import plugin_manager
+from automl.plugins import packages, plugin_manager
 from automl.registry import collect
 from automl.task import ALL_TASKS
 
@@ -81,6 +81,15 @@ def test_a_name_taken_twice_names_both_plugins() -> None:
         "'classical' already registered",
     ):
         _with(Plugin())
+
+    pm = plugin_manager()
+    pm.register(Plugin(), name="throwaway")
+    with pytest.raises(UserError) as error:
+        collect(pm, {**packages(pm), "throwaway": "svm-plus 1.2"})
+    assert str(error.value) == (
+        "plugin 'throwaway' (from svm-plus 1.2) registers model 'svm', which plugin 'classical' "
+        f"(from automl-harness {__version__}) already registered"
+    )
 
 
 def test_an_implementation_may_take_fewer_arguments_than_the_spec() -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from automl import leaderboard
+from automl import compare, leaderboard
 from automl.errors import UserError
 from automl.storage import DEFAULT_FILE, JOURNAL_SUFFIXES, open_storage, redact
 
@@ -28,7 +28,9 @@ def rebuild(
     if show:
         for (dataset, metric), board in boards.items():
             print(f"\n{dataset} · {metric}\n{leaderboard.render(board)}")
-    return leaderboard.write(boards, folder, redact(url))
+    return leaderboard.write(boards, folder, redact(url)) + compare.write(
+        frame, folder, redact(url)
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,11 +20,13 @@ seed spread. ``long_format`` is the results table other benchmark tools read: on
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import friedmanchisquare, studentized_range
 
 BASELINE = "dummy"
 BOOTSTRAP = 1000
@@ -117,7 +119,11 @@ def _per_seed(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _interval(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     tail = 100 * (1 - CONFIDENCE) / 2
-    return np.nanpercentile(samples, tail, axis=0), np.nanpercentile(samples, 100 - tail, axis=0)
+    with warnings.catch_warnings():  # a model that met no rival in any resample: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanpercentile(samples, tail, axis=0), np.nanpercentile(
+            samples, 100 - tail, axis=0
+        )
 
 
 def aggregate(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
@@ -157,7 +163,8 @@ def aggregate(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
             "elo_high": elo_high,
             "mean_rank": ranks.mean().to_numpy(),
             "wins": (ranks == ranks.min(axis=1).to_numpy()[:, None]).sum().to_numpy(),
-            "win_rate": np.divide(pairs.sum(axis=1), played.sum(axis=1)),
+            "win_rate": pairs.sum(axis=1)
+            / np.where(played.sum(axis=1) > 0, played.sum(axis=1), np.nan),
             "normalised": norm.mean().to_numpy(),
             "normalised_low": norm_low,
             "normalised_high": norm_high,
@@ -224,3 +231,39 @@ def write(frame: pd.DataFrame, folder: str | Path, source: str) -> list[Path]:
     )
     (folder / "comparison.md").write_text(text)
     return [*paths, folder / "comparison.csv", folder / "comparison.md"]
+
+
+@dataclass(frozen=True)
+class CriticalDifference:
+    """Friedman's test over the datasets on which every compared model ran, and Nemenyi's critical
+    difference of mean ranks: two models whose mean ranks differ by less are not told apart."""
+
+    models: list[str]
+    mean_ranks: list[float]
+    datasets: int
+    statistic: float
+    p_value: float
+    cd: float
+    alpha: float = 0.05
+
+
+def critical_difference(frame: pd.DataFrame, alpha: float = 0.05) -> CriticalDifference | None:
+    """Friedman + Nemenyi (Demšar, 2006) on the models present on every dataset; None when fewer
+    than three such models or two datasets remain."""
+    table = _table(frame).dropna(axis=1)
+    k, n = table.shape[1], table.shape[0]
+    if k < 3 or n < 2:
+        return None
+    ranks = table.rank(axis=1, ascending=False, method="average")
+    statistic, p_value = friedmanchisquare(*(table[c].to_numpy() for c in table.columns))
+    q = studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
+    mean = ranks.mean().sort_values()
+    return CriticalDifference(
+        models=list(mean.index),
+        mean_ranks=[float(v) for v in mean],
+        datasets=n,
+        statistic=float(statistic),
+        p_value=float(p_value),
+        cd=float(q * np.sqrt(k * (k + 1) / (6 * n))),
+        alpha=alpha,
+    )

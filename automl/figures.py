@@ -71,18 +71,10 @@ def pareto(board: pd.DataFrame, metric: str, maximize: bool) -> bytes:
     the models that no other beats on both."""
     points = board.dropna(subset=["test_score", "fit_time"]).sort_values("fit_time")
     figure, axis = plt.subplots(figsize=(6, 3.6))
-    axis.scatter(points["fit_time"], points["test_score"], color="tab:blue")
     for row in points.itertuples():
         axis.annotate(str(row.model), (row.fit_time, row.test_score), fontsize=7,
                       xytext=(3, 3), textcoords="offset points")  # fmt: skip
-    front, best = [], None
-    for row in points.itertuples():
-        if best is None or (row.test_score > best if maximize else row.test_score < best):
-            best = row.test_score
-            front.append((row.fit_time, row.test_score))
-    if front:
-        axis.step(*zip(*front, strict=True), where="post", color="tab:orange", label="Pareto front")
-        axis.legend(fontsize=7)
+    _front(axis, list(zip(points["fit_time"], points["test_score"], strict=True)), maximize)
     if len(points) and points["fit_time"].min() > 0:
         axis.set_xscale("log")
     axis.set_xlabel("fit time of the final model (s)")
@@ -92,9 +84,10 @@ def pareto(board: pd.DataFrame, metric: str, maximize: bool) -> bytes:
 
 def search(study: optuna.Study, maximize: bool) -> bytes:
     """A study's search: each trial's value and the best so far against the trial number and
-    against elapsed time, and the hyperparameter importances where Optuna can compute them."""
+    against elapsed time, the hyperparameter importances where Optuna can compute them, and each
+    trial's score against its fit time with the Pareto front."""
     trials = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    figure, axes = plt.subplots(1, 3, figsize=(12, 3))
+    figure, axes = plt.subplots(1, 4, figsize=(16, 3))
     if trials:
         values = np.array([t.value for t in trials])
         best = np.maximum.accumulate(values) if maximize else np.minimum.accumulate(values)
@@ -107,7 +100,11 @@ def search(study: optuna.Study, maximize: bool) -> bytes:
         axes[0].legend(fontsize=7)
         axes[1].step(elapsed, best, where="post", color="tab:orange")
         axes[1].set_xlabel("seconds since the first trial")
-    for axis in axes[:2]:
+        timed = [(t.user_attrs["fit_time"], t.value) for t in trials if "fit_time" in t.user_attrs]
+        if timed:
+            _front(axes[3], sorted(timed), maximize)
+            axes[3].set_xlabel("trial fit time (s)")
+    for axis in (axes[0], axes[1], axes[3]):
         axis.set_ylabel("validation score")
     importances = _importances(study)
     if importances:
@@ -120,6 +117,19 @@ def search(study: optuna.Study, maximize: bool) -> bytes:
         axes[2].axis("off")
     figure.tight_layout()
     return _png(figure)
+
+
+def _front(axis: plt.Axes, points: list[tuple[float, float]], maximize: bool) -> None:
+    """Points (time, score), sorted by time, and their Pareto front: those no faster point beats."""
+    front, best = [], None
+    for seconds, score in points:
+        if best is None or (score > best if maximize else score < best):
+            best = score
+            front.append((seconds, score))
+    axis.scatter([p[0] for p in points], [p[1] for p in points], s=12, color="tab:blue")
+    if front:
+        axis.step(*zip(*front, strict=True), where="post", color="tab:orange", label="Pareto front")
+        axis.legend(fontsize=7)
 
 
 def _importances(study: optuna.Study) -> dict[str, float]:

@@ -38,7 +38,7 @@ def _study(url: str, seed: int) -> optuna.Study:
 def _worker(tmp: Path, url: str, seed: int, n: int) -> subprocess.Popen:
     args = _cli(
         tmp / f"w{n}", "dataset=iris", "model=faulty", "model.params.fault=sleep",
-        "model.params.on=all", "model.params.seconds=1", f"search.n_trials={BUDGET}",
+        "model.params.on=all", "model.params.seconds=1.5", f"search.n_trials={BUDGET}",
         f"storage={url}", f"seed={seed}", "sampler.n_startup_trials=3",
     )  # fmt: skip
     return subprocess.Popen(
@@ -48,13 +48,18 @@ def _worker(tmp: Path, url: str, seed: int, n: int) -> subprocess.Popen:
 
 
 def _running_trial_of(url: str, seed: int, pid: int, deadline: float) -> int:
-    """Wait until process ``pid`` runs a trial of the study; its number."""
+    """Wait until process ``pid`` fits a trial of the study (its parameters are all drawn, so its
+    configuration is known); the trial's number."""
     while time.monotonic() < deadline:
         try:
             trials = _study(url, seed).get_trials(states=(TrialState.RUNNING,))
         except (AssertionError, KeyError):
             trials = []  # the study does not exist yet
-        mine = [t for t in trials if t.user_attrs.get(OWNER, {}).get("pid") == pid]
+        mine = [
+            t
+            for t in trials
+            if t.user_attrs.get(OWNER, {}).get("pid") == pid and len(t.params) == 2
+        ]
         if mine:
             return mine[0].number
         time.sleep(0.1)
@@ -74,7 +79,6 @@ def test_workers_share_one_budget_and_a_killed_one_loses_nothing(tmp_path, share
     try:
         victim = workers[0]
         killed = _running_trial_of(shared_url, seed, victim.pid, time.monotonic() + 120)
-        time.sleep(0.3)  # inside the trial's one second
         os.killpg(victim.pid, signal.SIGKILL)  # the worker and its fit process, mid-trial
         victim.wait(timeout=30)
         for worker in workers[1:]:

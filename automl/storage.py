@@ -11,7 +11,6 @@ import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
@@ -24,24 +23,19 @@ DEFAULT_FILE = "automl.journal"
 JOURNAL_SUFFIXES = (".journal", ".log")
 
 
-def redact(url: str) -> str:
-    """The URL with any password replaced, safe for logs and leaderboards."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
-
-
 # user:password@ in a URL anywhere in a text, also as Hydra escapes it (postgresql\://u\:pw@host).
-_PASSWORD = re.compile(
-    r"(?P<head>[a-z][a-z0-9+.-]*\\?://[^\s/@:]*\\?:)[^\s/@]+(?=@)", re.IGNORECASE
-)
+# The password runs to the last @ before the path: an unencoded @ in it is still masked whole.
+_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*\\?://[^\s/@:]*\\?:)[^\s/]+(?=@)", re.IGNORECASE)
 
 
 def redact_text(text: str) -> str:
     """``text`` with the password of every URL in it replaced: for log lines and saved configs."""
     return _PASSWORD.sub(lambda m: m["head"] + "***", text)
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, safe for logs and leaderboards."""
+    return redact_text(url)
 
 
 def default_url(output_dir: str | Path) -> str:

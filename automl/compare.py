@@ -64,8 +64,7 @@ def _goodness(frame: pd.DataFrame) -> pd.Series:
 
 def _table(frame: pd.DataFrame) -> pd.DataFrame:
     """Datasets × models: the mean over seeds of the goodness of the test score."""
-    scored = frame.dropna(subset=["test_score"]).assign(good=_goodness)
-    return scored.pivot_table(index="dataset", columns="model", values="good", aggfunc="mean")
+    return _per_seed(frame).groupby(level="dataset").mean()
 
 
 def _normalised(table: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import lzma
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,24 @@ from automl.plugins import registry as load_registry
 from automl.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+TEST_DATA = ROOT / "tests" / "data"  # real public files, with origin and checksum (its README)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's test data as the loaders expect it: one subfolder per dataset, every file
+    as published (``.xz`` files, compressed by us to keep the repository small, decompressed)."""
+    folder = tmp_path_factory.mktemp("data")
+    for path in sorted(TEST_DATA.rglob("*")):
+        if not path.is_file() or path.parent == TEST_DATA:
+            continue
+        target = folder / path.relative_to(TEST_DATA)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".xz":
+            target.with_suffix("").write_bytes(lzma.decompress(path.read_bytes()))
+        else:
+            shutil.copyfile(path, target)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -5,21 +5,19 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.conftest import SHARED_DATA
 from tests.test_cli import automl
 
 pytestmark = pytest.mark.slow
-AMLB = SHARED_DATA / "amlb"
 
-
-def test_kc2_as_csv_and_as_arff_gives_the_same_leaderboard(tmp_path) -> None:
+def test_kc2_as_csv_and_as_arff_gives_the_same_leaderboard(tmp_path, data_dir) -> None:
+    amlb = data_dir / "amlb"
     boards = []
     for suffix in ("csv", "arff"):
         folder = tmp_path / suffix
         folder.mkdir()
         result = automl(
-            folder, "-m", "dataset=file", f"dataset.path={AMLB / f'kc2_train.{suffix}'}",
-            f"dataset.test_path={AMLB / f'kc2_test.{suffix}'}", "dataset.target=problems",
+            folder, "-m", "dataset=file", f"dataset.path={amlb / f'kc2_train.{suffix}'}",
+            f"dataset.test_path={amlb / f'kc2_test.{suffix}'}", "dataset.target=problems",
             "model=linear,random_forest,lightgbm", "search.n_trials=3",
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
@@ -28,18 +26,18 @@ def test_kc2_as_csv_and_as_arff_gives_the_same_leaderboard(tmp_path) -> None:
     pd.testing.assert_frame_equal(*boards)
 
 
-def test_a_suite_runs_what_applies_and_skips_the_rest(tmp_path) -> None:
+def test_a_suite_runs_what_applies_and_skips_the_rest(tmp_path, data_dir) -> None:
     result = automl(tmp_path, "+suite=small", "model=dummy,rnn", "search=quick",
-                    f"data_dir={SHARED_DATA}")  # fmt: skip
+                    f"data_dir={data_dir}")  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "5 of 10 jobs skipped (the model does not apply)" in result.stdout
     for board in ("iris-accuracy", "wine-accuracy", "diabetes-rmse", "digits-accuracy"):
         assert pd.read_csv(tmp_path / "lb" / f"{board}.csv")["model"].tolist() == ["dummy"]
 
 
-def test_a_preset_dataset(tmp_path) -> None:
+def test_a_preset_dataset(tmp_path, data_dir) -> None:
     result = automl(tmp_path, "dataset=cholesterol", "model=linear", "search=quick",
-                    f"data_dir={SHARED_DATA}")  # fmt: skip
+                    f"data_dir={data_dir}")  # fmt: skip
     assert result.returncode == 0, result.stderr
     (row,) = pd.read_csv(tmp_path / "lb" / "cholesterol-rmse.csv").to_dict("records")
     assert 30 < row["test_score"] < 80  # cholesterol in mg/dl; the mean alone gives about 55

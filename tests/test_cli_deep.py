@@ -1,4 +1,4 @@
-"""The deep learners' seed systems through the ``automl`` command, on the real data in ../shared."""
+"""The deep learners' seed systems through the ``automl`` command, on the real data in tests/data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes
 
-from tests.conftest import SHARED_DATA
 from tests.test_cli import automl
 
 pytestmark = pytest.mark.slow
@@ -17,16 +16,16 @@ pytestmark = pytest.mark.slow
     ("experiment", "model", "floor"),
     [("seed_mlp_mnist", "mlp", 0.91), ("seed_cnn_mnist", "cnn", 0.94)],
 )
-def test_mnist_seeds_reach_their_accuracy(tmp_path, experiment, model, floor) -> None:
-    result = automl(tmp_path, f"+experiment={experiment}", f"dataset.root={SHARED_DATA / 'mnist'}")
+def test_mnist_seeds_reach_their_accuracy(tmp_path, data_dir, experiment, model, floor) -> None:
+    result = automl(tmp_path, f"+experiment={experiment}", f"dataset.root={data_dir / 'mnist'}")
     assert result.returncode == 0, result.stderr
     (row,) = pd.read_csv(tmp_path / "lb" / "mnist_5k-accuracy.csv").to_dict("records")
     assert row["model"] == model and row["trials"] == 1
     assert row["test_score"] >= floor  # trained on the 5k subset, tested on the official 10k
 
 
-def test_rnn_seed_on_a_ucr_problem(tmp_path) -> None:
-    result = automl(tmp_path, "+experiment=seed_rnn_ucr", f"dataset.root={SHARED_DATA / 'ucr'}")
+def test_rnn_seed_on_a_ucr_problem(tmp_path, data_dir) -> None:
+    result = automl(tmp_path, "+experiment=seed_rnn_ucr", f"dataset.root={data_dir / 'ucr'}")
     assert result.returncode == 0, result.stderr
     (row,) = pd.read_csv(tmp_path / "lb" / "JapaneseVowels-accuracy.csv").to_dict("records")
     assert row["model"] == "rnn" and row["test_score"] > 0.9

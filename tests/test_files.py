@@ -15,18 +15,16 @@ from automl_datasets.uci import load_adult, load_kddcup99
 from automl.data import SplitConfig, prepare
 from automl.errors import UserError
 from automl.task import Task
-from tests.conftest import SHARED_DATA
-
-AMLB = SHARED_DATA / "amlb"
 
 
 @pytest.mark.parametrize("suffix", ["csv", "arff"])
-def test_kc2_reads_alike_from_csv_and_arff(suffix) -> None:
-    data = load_file(str(AMLB / f"kc2_train.{suffix}"), target="problems",
-                     test_path=str(AMLB / f"kc2_test.{suffix}"))  # fmt: skip
+def test_kc2_reads_alike_from_csv_and_arff(data_dir, suffix) -> None:
+    amlb = data_dir / "amlb"
+    data = load_file(str(amlb / f"kc2_train.{suffix}"), target="problems",
+                     test_path=str(amlb / f"kc2_test.{suffix}"))  # fmt: skip
     assert data.name == "kc2" and data.X.shape == (469, 21) and data.X_test.shape == (53, 21)
     assert sorted(set(data.y)) == ["no", "yes"]
-    csv = load_file(str(AMLB / "kc2_train.csv"), target="problems")
+    csv = load_file(str(amlb / "kc2_train.csv"), target="problems")
     np.testing.assert_allclose(data.X.to_numpy(float), csv.X.to_numpy(float))
 
 
@@ -40,27 +38,27 @@ def test_parquet_and_column_types(tmp_path) -> None:
         load_file(str(tmp_path / "t.parquet"), numeric=["nope"])
 
 
-def test_adult_with_its_official_test_split() -> None:
-    data = load_adult(root=str(SHARED_DATA / "adult"))
+def test_adult_with_its_official_test_split(data_dir) -> None:
+    data = load_adult(root=str(data_dir / "adult"))
     assert data.X.shape == (32561, 14) and data.X_test.shape == (16281, 14)
     assert set(data.y) == set(data.y_test) == {"<=50K", ">50K"}  # the test labels' "." is gone
     assert data.X["workclass"].isna().sum() == 1836  # "?" is missing
     assert data.X["age"].dtype.kind == "i" and data.X["workclass"].dtype == object
 
 
-def test_kddcup99_with_its_labelled_test_set(caplog) -> None:
+def test_kddcup99_with_its_labelled_test_set(data_dir, caplog) -> None:
     with caplog.at_level(logging.WARNING):
-        data = load_kddcup99(root=str(SHARED_DATA / "kddcup99"))
+        data = load_kddcup99(root=str(data_dir / "kddcup99"))
     assert data.X.shape == (494021, 41) and len(set(data.y)) == 23
     assert set(data.y_test) <= set(data.y) and len(data.y_test) == 311029 - 18729
     assert "dropped 18729 test rows of 17 attack types" in caplog.text
     with pytest.raises(UserError, match="labels never seen in training"):
-        load_kddcup99(root=str(SHARED_DATA / "kddcup99"), unseen="error")
+        load_kddcup99(root=str(data_dir / "kddcup99"), unseen="error")
 
 
-def test_openml_dataset_from_a_cache(tmp_path) -> None:
+def test_openml_dataset_from_a_cache(tmp_path, data_dir) -> None:
     cache = tmp_path / "openml"
-    shutil.copytree(SHARED_DATA / "openml", cache)  # openml writes beside the cached files
+    shutil.copytree(data_dir / "openml", cache)  # openml writes beside the cached files
     data = load_openml(dataset_id=2, cache=str(cache), server="https://test.openml.org/api/v1/xml")
     assert data.name == "anneal" and data.X.shape == (898, 38)
     prepared = prepare(data, "openml", SplitConfig())

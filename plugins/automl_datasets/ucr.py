@@ -2,7 +2,7 @@
 
 Each series becomes a T×F array (time steps × channels); series of different lengths are padded at
 the end with NaN, the harness's marker for "no time step here". Offline, ``dataset.root`` names a
-folder holding ``{name}_TRAIN.ts`` and ``{name}_TEST.ts`` (the tests use ../shared/data/ucr).
+folder holding ``{name}_TRAIN.ts`` and ``{name}_TEST.ts`` (the tests use the copies in tests/data/ucr).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("automl")
 
+from automl.domain import Interval, OneOf  # noqa: E402
 from automl.registry import Data, Dataset, FitContext, Metric, Model  # noqa: E402
 from automl.space import Categorical, Float, Int  # noqa: E402
 from automl.task import Task  # noqa: E402
@@ -23,8 +24,10 @@ __all__ = [
     "FitContext",
     "Float",
     "Int",
+    "Interval",
     "Metric",
     "Model",
+    "OneOf",
     "Task",
     "__version__",
     "hookimpl",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from automl.errors import UserError, choose
-from automl.space import SEARCH
+from automl.space import SEARCH, implied_domain
 from automl.task import ALL_TASKS, Task
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pluggy
 
+    from automl.domain import Domain
     from automl.space import Param
 
 
@@ -82,13 +83,15 @@ class Model:
     ``space`` holds its searchable hyperparameters; ``defaults`` fixes some of them (or others that are
     never searched). A user can fix any of them, or return a fixed one to the search, from the config.
     ``modalities`` lists the inputs it takes as they are; a tabular learner gets images and sequences
-    flattened, so every learner competes wherever it can.
+    flattened, so every learner competes wherever it can. ``domains`` says what values a parameter
+    accepts at all (automl.domain), so that a fixed one is checked before any trial runs.
     """
 
     name: str
     build: Callable[[Mapping[str, Any], FitContext], Any]
     space: Mapping[str, Param] = field(default_factory=dict)
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    domains: Mapping[str, Domain] = field(default_factory=dict)
     tasks: frozenset[Task] = ALL_TASKS
     modalities: frozenset[str] = frozenset({"tabular"})
     preprocessing: str = "onehot"  # onehot, ordinal or native: see automl.preprocess
@@ -98,6 +101,12 @@ class Model:
     def initial_params(self) -> dict[str, Any]:
         """Every hyperparameter with its starting setting: the default, or ``search``."""
         return {**{name: SEARCH for name in self.space}, **self.defaults}
+
+    def domain(self, name: str) -> Domain | None:
+        """What ``name`` accepts: its declared domain, else what its range's kind implies."""
+        if name in self.domains:
+            return self.domains[name]
+        return implied_domain(self.space[name]) if name in self.space else None
 
 
 @dataclass(frozen=True)

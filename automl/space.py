@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from automl.domain import Domain, Interval, OneOf
 from automl.errors import UserError
 
 if TYPE_CHECKING:
@@ -53,6 +54,13 @@ class Categorical:
 
 
 Param = Float | Int | Categorical
+
+
+def implied_domain(param: Param) -> Domain:
+    """What a parameter accepts when its model declares no domain: what its range's kind says."""
+    if isinstance(param, Categorical):
+        return OneOf(*param.choices)
+    return Interval(integer=isinstance(param, Int))
 
 
 def to_config(param: Param) -> dict[str, Any]:

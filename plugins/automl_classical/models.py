@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from automl import Categorical, FitContext, Float, Int, Model
+from automl import Categorical, FitContext, Float, Int, Interval, Model, OneOf
 
 CLASSIFY = {"task": ["binary", "multiclass"]}
 SCALERS = ("standard", "minmax", "none")
@@ -110,6 +110,29 @@ def build_dummy(params: Mapping[str, Any], context: FitContext) -> Any:
     return DummyRegressor(strategy="mean" if strategy == "auto" else strategy)
 
 
+# What each parameter accepts at all (scikit-learn's and LightGBM's own limits), so that a fixed value
+# outside them is refused before any trial runs. Where a library takes more forms than these (a
+# float min_samples_split, say) the domain lists them too.
+POSITIVE = Interval(0, low_open=True)
+NON_NEGATIVE = Interval(0)
+COUNT = Interval(1, integer=True)
+FRACTION = Interval(0, 1, low_open=True)  # (0, 1]
+DEPTH = (COUNT, OneOf(None))
+CRITERIA = OneOf("gini", "entropy", "log_loss", "squared_error", "friedman_mse", "absolute_error",
+                 "poisson")  # fmt: skip
+LEAF = (COUNT, Interval(0, 1, low_open=True, high_open=True))
+TREE_DOMAINS = {
+    "criterion": CRITERIA,
+    "max_depth": DEPTH,
+    "min_samples_split": (Interval(2, integer=True), FRACTION),
+    "min_samples_leaf": LEAF,
+}
+FOREST_DOMAINS = {
+    **TREE_DOMAINS,
+    "n_estimators": COUNT,
+    "max_features": (FRACTION, COUNT, OneOf("sqrt", "log2", None)),
+}
+
 FOREST_SPACE = {
     "n_estimators": Int(50, 1000, log=True),
     "criterion": Categorical(("gini", "entropy"), when=CLASSIFY),
@@ -129,6 +152,11 @@ MODELS = (
             "scaler": Categorical(SCALERS),
         },
         defaults={"scaler": "standard"},
+        domains={
+            "kernel": OneOf("linear", "poly", "rbf", "sigmoid"),
+            "C": POSITIVE,
+            "gamma": (POSITIVE, OneOf("scale", "auto")),
+        },
         max_rows=50_000,  # kernel SVMs grow quadratically with rows
         description="support vector machine (SVC/SVR), linear or RBF kernel, behind a scaler",
     ),
@@ -137,6 +165,7 @@ MODELS = (
         build_linear,
         space={"C": Float(1e-4, 1e4, log=True), "scaler": Categorical(SCALERS)},
         defaults={"scaler": "standard", "max_iter": 1000},
+        domains={"C": POSITIVE, "max_iter": COUNT},
         description="logistic regression, or ridge (alpha = 1/C) for regression",
     ),
     Model(
@@ -149,6 +178,7 @@ MODELS = (
             "scaler": Categorical(SCALERS),
         },
         defaults={"scaler": "standard"},
+        domains={"n_neighbors": COUNT, "p": POSITIVE},
         max_rows=200_000,  # every prediction scans the training rows
         description="k-nearest neighbours behind a scaler",
     ),
@@ -162,6 +192,7 @@ MODELS = (
             "min_samples_split": Int(2, 64, log=True),
             "min_samples_leaf": Int(1, 32, log=True),
         },
+        domains=TREE_DOMAINS,
         preprocessing="ordinal",
         description="CART decision tree",
     ),
@@ -170,6 +201,7 @@ MODELS = (
         build_random_forest,
         space=FOREST_SPACE,
         defaults={"n_estimators": 200},
+        domains=FOREST_DOMAINS,
         preprocessing="ordinal",
         description="random forest",
     ),
@@ -178,6 +210,7 @@ MODELS = (
         build_extra_trees,
         space=FOREST_SPACE,
         defaults={"n_estimators": 200},
+        domains=FOREST_DOMAINS,
         preprocessing="ordinal",
         description="extremely randomised trees",
     ),
@@ -199,6 +232,16 @@ MODELS = (
         # values and boosting diverged: 0.963 training accuracy, 0.848 test, against 1.000 and 0.978
         # with this setting. For squared error (hessian 1 per row) it changes nothing.
         defaults={"n_estimators": 200, "min_child_weight": 1.0},
+        domains={
+            "n_estimators": COUNT,
+            "learning_rate": POSITIVE,
+            "num_leaves": Interval(2, integer=True),
+            "min_child_samples": Interval(0, integer=True),
+            "subsample": FRACTION,
+            "colsample_bytree": FRACTION,
+            "reg_lambda": NON_NEGATIVE,
+            "min_child_weight": NON_NEGATIVE,
+        },
         preprocessing="native",
         description="LightGBM gradient-boosted trees",
     ),
@@ -206,6 +249,11 @@ MODELS = (
         "dummy",
         build_dummy,
         defaults={"strategy": "auto"},
+        domains={
+            "strategy": OneOf(
+                "auto", "prior", "most_frequent", "stratified", "uniform", "mean", "median"
+            )
+        },  # fmt: skip
         description="baseline: class priors (classification) or the mean (regression)",
     ),
 )

@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from automl import Categorical, FitContext, Float, Int, Model, hookimpl
+from automl import Categorical, FitContext, Float, Int, Interval, Model, OneOf, hookimpl
 
 __all__ = ["MODELS", "TorchClassifier", "TorchRegressor", "register_models"]
 
@@ -39,6 +39,29 @@ FIXED = {  # fixed defaults of every deep learner; any can be changed with model
     "optimizer": "adam",
     "standardize": True,
     "time_limit": 300.0,  # seconds of training per trial (all folds), then the best epoch is kept
+}
+
+COUNT = Interval(1, integer=True)
+# What each parameter accepts at all: a fixed value outside is refused before any trial runs.
+DOMAINS = {
+    "lr": Interval(0, low_open=True),
+    "weight_decay": Interval(0),
+    "batch_size": COUNT,
+    "dropout": Interval(0, 1, high_open=True),
+    "max_epochs": COUNT,
+    "patience": COUNT,
+    "validation_fraction": Interval(0, 1, high_open=True),  # 0: no early stopping
+    "optimizer": OneOf("adam", "adamw"),
+    "standardize": OneOf(True, False),
+    "time_limit": (Interval(0, low_open=True), OneOf(None)),
+    "depth": COUNT,
+    "width": COUNT,
+    "shrink": Interval(0, 1, low_open=True),
+    "channels": COUNT,
+    "kernel_size": COUNT,
+    "hidden": COUNT,
+    "layers": COUNT,
+    "bidirectional": OneOf(True, False),
 }
 
 
@@ -77,6 +100,7 @@ MODELS = (
             **TRAINING,
         },
         defaults=FIXED,
+        domains=DOMAINS,
         modalities=frozenset({"tabular", "image", "sequence"}),
         description="PyTorch multilayer perceptron (images and sequences flattened)",
     ),
@@ -91,6 +115,7 @@ MODELS = (
             **TRAINING,
         },
         defaults={**FIXED, "activation": "relu"},
+        domains=DOMAINS,
         modalities=frozenset({"image", "sequence"}),
         description="PyTorch convolutional network: 2-D on images, 1-D on sequences",
     ),
@@ -105,6 +130,7 @@ MODELS = (
             **TRAINING,
         },
         defaults=FIXED,
+        domains=DOMAINS,
         modalities=frozenset({"sequence", "image"}),
         description="PyTorch GRU/LSTM over sequences, or over an image's rows",
     ),

@@ -20,12 +20,13 @@ from typing import Any
 
 import hydra
 import optuna
+from hydra._internal.utils import get_args_parser
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from automl import config, isolation, leaderboard
+from automl import config, isolation, leaderboard, preflight
 from automl.errors import NotApplicable, UserError, choose
 from automl.plugins import registry
 from automl.registry import Registry
@@ -66,6 +67,9 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
         record = {"error": message}
     else:
         record = asdict(summary)
+        if summary.failure:  # a systematic mistake must not pass for a result
+            record["error"] = f"{summary.dataset} · {summary.model}: {summary.failure}"
+            print(f"automl: error: {record['error']}", file=sys.stderr, flush=True)
         test = "-" if summary.test_score is None else f"{summary.test_score:.4f}"
         val = "-" if summary.val_score is None else f"{summary.val_score:.4f}"
         log.info(
@@ -180,7 +184,7 @@ class WriteLeaderboards(Callback):
             print(f"{len(skipped)} of {len(records)} jobs skipped (the model does not apply):")
             for reason in skipped:
                 print(f"  {reason}")
-        if errors:
+        if errors and len(records) > 1:  # a single job's error is already the line above
             print(f"automl: {len(errors)} of {len(records)} jobs failed:", file=sys.stderr)
             for error in errors:
                 print(f"  {error}", file=sys.stderr)
@@ -232,17 +236,30 @@ def _presets(group: str) -> set[str]:
     }
 
 
+def _checks_jobs(flags: Any) -> bool:
+    """Whether the command line runs jobs that preflight can compose as Hydra will (not help,
+    information, or a config from another folder)."""
+    return not (
+        flags.help or flags.hydra_help or flags.info or flags.shell_completion
+        or flags.config_path or flags.config_name or flags.config_dir or flags.experimental_rerun
+    )  # fmt: skip
+
+
 def main() -> None:
-    """Entry point: load plugins, offer their models and datasets to Hydra, run the app."""
+    """Entry point: load plugins, offer their models and datasets to Hydra, check every job's
+    settings, then run the app."""
     if "trial.isolation=inprocess" not in sys.argv:
         isolation.prestart()  # the default; its imports overlap the plugins' and Hydra's start-up
+    flags = get_args_parser().parse_args(sys.argv[1:])
     try:
         known = registry()
         check_names(sys.argv[1:], known)
         config.store(known)
+        if _checks_jobs(flags):
+            preflight.check(flags.overrides, known, multirun=flags.multirun and not flags.run)
         _stop_on_sigterm()
         _redact_log_records()
-    except UserError as error:  # an unknown name, or two plugins registering the same one
+    except UserError as error:  # a mistake on the command line, or two plugins with one name
         print(f"automl: error: {error}", file=sys.stderr)
         sys.exit(2)
     _hydra_main()

@@ -15,7 +15,6 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
 from automl.data import SplitConfig
-from automl.errors import UserError
 from automl.registry import Registry
 from automl.space import to_config
 from automl.storage import default_url, redact
@@ -103,12 +102,6 @@ def experiment(cfg: Any, command: str | None = None) -> Experiment:
         for key, value in cfg.items()
         if key != "hydra"  # the job's own settings: not part of the experiment
     }
-    beat = c["trial"]["heartbeat"]
-    if beat is not None and beat < 1:
-        raise UserError(
-            f"trial.heartbeat={beat} is not accepted: give whole seconds, at least 1, or null "
-            "for no heartbeats"
-        )
     dataset = dict(c["dataset"])
     model = c["model"]
     validation = c["validation"]

@@ -10,10 +10,13 @@ importing torch (1 to 4 s), from ``CUDA_VISIBLE_DEVICES`` or the NVIDIA driver's
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
 from typing import IO
+
+from automl.errors import UserError
 
 DRIVER_LIST = Path("/proc/driver/nvidia/gpus")
 _HELD: dict[int, IO[str]] = {}  # GPU index -> its open, locked file, kept while the process runs
@@ -58,6 +61,31 @@ def release() -> None:
     for handle in _HELD.values():
         handle.close()
     _HELD.clear()
+
+
+def check(requested: str) -> None:
+    """Refuse a device that is not a known name, or a GPU this machine does not have."""
+    accepted = "auto, cpu, cuda or cuda:N"
+    kind, _, index = requested.partition(":")
+    if kind not in ("auto", "cpu", "cuda") or (index and (kind != "cuda" or not index.isdigit())):
+        raise UserError(f"unknown device '{requested}'; available: {accepted}")
+    if kind != "cuda":
+        return
+    count = visible_gpus()
+    if count and importlib.util.find_spec("torch") is not None:
+        import torch  # only for an explicit cuda: its import costs seconds
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        raise UserError(
+            f"device={requested}, but this machine has no GPU that torch can use; "
+            "accepted here: auto, cpu"
+        )
+    if index and int(index) >= count:
+        raise UserError(
+            f"device={requested}, but this machine has {count} GPU(s); "
+            f"accepted here: auto, cpu, cuda, cuda:0 to cuda:{count - 1}"
+        )
 
 
 def for_study(requested: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 
 class UserError(Exception):
     """A problem with the user's input: the CLI prints its message on one line and exits non-zero.
@@ -11,8 +13,12 @@ class UserError(Exception):
 
 
 def choose(kind: str, name: str, available: list[str] | tuple[str, ...]) -> UserError:
-    """An error for an unknown ``name`` of some ``kind`` that lists what is accepted."""
-    return UserError(f"unknown {kind} '{name}'; available: {', '.join(sorted(available))}")
+    """An error for an unknown ``name`` of some ``kind`` that lists what is accepted, and the closest
+    of them when one is close."""
+    names = sorted(str(a) for a in available)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return UserError(f"unknown {kind} '{name}'; available: {', '.join(names)}{hint}")
 
 
 class NotApplicable(UserError):

@@ -42,6 +42,36 @@ def default_url(output_dir: str | Path) -> str:
     return str(Path(output_dir) / DEFAULT_FILE)
 
 
+def journal_folder(url: str) -> Path | None:
+    """The folder of a journal file storage's file, or None for a storage of another kind."""
+    if url.startswith("journal:") or url.endswith(JOURNAL_SUFFIXES):
+        return Path(url.removeprefix("journal:")).parent
+    return None
+
+
+def _not_a_url(url: str) -> UserError:
+    return UserError(
+        f"storage '{url}' is not a storage URL; use a journal file path ending in "
+        f"{' or '.join(JOURNAL_SUFFIXES)}, redis://..., or a database URL such as "
+        "sqlite:///automl.db or postgresql://user@host/db"
+    )
+
+
+def check_url(url: str) -> None:
+    """Refuse a database or Redis URL whose form or kind is unknown, without connecting to it."""
+    if url.startswith(("redis://", "rediss://")):
+        return
+    if "://" not in url:
+        raise _not_a_url(url)
+    from sqlalchemy.engine import make_url
+
+    try:
+        make_url(url).get_dialect()  # loads the dialect and its driver; connects to nothing
+    except Exception as error:  # SQLAlchemy raises many types; all mean "cannot use this URL"
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"cannot open storage {redact(url)}: {redact(message)}") from None
+
+
 def open_storage(
     url: str,
     *,
@@ -55,18 +85,14 @@ def open_storage(
     silent for twice that long is failed and handed to ``on_stale``. Journal storages are for one
     machine, where a dead worker is found by its process id instead (automl.recovery).
     """
-    if url.startswith("journal:") or url.endswith(JOURNAL_SUFFIXES):
+    if journal_folder(url) is not None:
         path = Path(url.removeprefix("journal:"))
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
     if url.startswith(("redis://", "rediss://")):
         return JournalStorage(JournalRedisBackend(url))
     if "://" not in url:
-        raise UserError(
-            f"storage '{url}' is not a storage URL; use a journal file path ending in "
-            f"{' or '.join(JOURNAL_SUFFIXES)}, redis://..., or a database URL such as "
-            "sqlite:///automl.db or postgresql://user@host/db"
-        )
+        raise _not_a_url(url)
     try:
         if heartbeat is None:
             return RDBStorage(url)

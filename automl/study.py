@@ -9,23 +9,22 @@ study already holds: finished trials, and search time summed from the trials' ow
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import logging
 import time
 import warnings
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import optuna
-from hydra.utils import get_class, instantiate
+from hydra.utils import get_class
 from optuna.samplers import BaseSampler
 from optuna.trial import TrialState
 
-from automl import __version__, devices
+from automl import __version__, components, devices
 from automl.data import SplitConfig
-from automl.errors import UserError
 from automl.fitting import Description
 from automl.isolation import Limits, Runner, TrialFailed, runner
 from automl.progress import Progress
@@ -116,29 +115,29 @@ class Summary:
     failed: int
     val_score: float | None
     test_score: float | None
+    # When no trial succeeded: the most common reason of the failed ones, with its count.
+    failure: str | None = None
+
+
+def _failure(trials: list[optuna.trial.FrozenTrial]) -> str | None:
+    """Why a study with no completed trial has none: its most common failure, or that every trial
+    was pruned; None when some trial completed."""
+    if any(t.state == TrialState.COMPLETE for t in trials):
+        return None
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    if not failed:
+        return "every trial was pruned" if trials else "no trial ran"
+    reasons = Counter(str(t.user_attrs.get("error", "no reason recorded")).splitlines()[0]
+                      for t in failed)  # fmt: skip
+    reason, count = reasons.most_common(1)[0]
+    return (
+        f"all {len(failed)} trials failed; most common reason ({count} of {len(failed)}): {reason}"
+    )
 
 
 def _digest(identity: Mapping[str, Any]) -> str:
     text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
-
-
-# Optuna imports these only when a sampler first needs them, in the middle of a study.
-SAMPLER_NEEDS = {"CmaEsSampler": ("cmaes",), "GPSampler": ("torch", "scipy")}
-
-
-def _instantiate(kind: str, config: Mapping[str, Any]) -> Any:
-    target = str(config.get("_target_", "?"))
-    for module in SAMPLER_NEEDS.get(target.rsplit(".", 1)[-1], ()):
-        if importlib.util.find_spec(module) is None:
-            raise UserError(
-                f"the {kind} {target} needs the '{module}' package: pip install {module}"
-            )
-    try:
-        return instantiate(dict(config))
-    except Exception as error:
-        target = config.get("_target_", "?")
-        raise UserError(f"cannot create the {kind} {target}: {error}".splitlines()[0]) from None
 
 
 class Interrupted(KeyboardInterrupt):
@@ -238,7 +237,7 @@ def _sampler(space: SearchSpace, exp: Experiment) -> tuple[int, BaseSampler]:
     # ``seed`` already; this covers ``Experiment`` built in code). ``seed: null`` stays unseeded.
     seed = exp.sampler.get("seed", exp.seed)
     if space.is_empty():
-        single = _instantiate("sampler", exp.sampler)
+        single = components.build("sampler", exp.sampler)
         return 1, Reseeded(lambda s: single, None)
     size = space.size()
     if size is not None and size <= exp.n_trials:
@@ -254,7 +253,7 @@ def _sampler(space: SearchSpace, exp: Experiment) -> tuple[int, BaseSampler]:
 
         def make(s: int | None) -> BaseSampler:
             if kind_of is None:
-                return _instantiate("sampler", {**exp.sampler, "seed": s})
+                return components.build("sampler", {**exp.sampler, "seed": s})
             # Hydra's instantiate costs about 5 ms, once per trial here: call the class directly.
             return kind_of(
                 **{k: v for k, v in exp.sampler.items() if k not in ("_target_", "seed")}, seed=s
@@ -335,12 +334,12 @@ def _run(exp: Experiment, registry: Registry | None) -> Summary:
     desc: Description = run_fit.call(("open", exp))
     identity = {**exp.identity(), "data": desc.fingerprint}
     name = f"{desc.dataset}/{exp.model}/seed={exp.seed}/{_digest(identity)}"
-    _instantiate("sampler", exp.sampler)  # checked before anything is stored
+    components.build("sampler", exp.sampler)  # checked before anything is stored
     study = optuna.create_study(
         study_name=name,
         storage=open_storage(exp.storage, heartbeat=exp.heartbeat, on_stale=retry_stale),
         direction=desc.direction,
-        pruner=_instantiate("pruner", exp.pruner),
+        pruner=components.build("pruner", exp.pruner),
         load_if_exists=True,
     )
     if ATTR not in study.user_attrs:
@@ -358,7 +357,7 @@ def _run(exp: Experiment, registry: Registry | None) -> Summary:
         result = _refit(study, run_fit, desc.space) or {}
     except KeyboardInterrupt:
         raise Interrupted(name) from None
-    trials = study.get_trials(deepcopy=False)
+    trials = counted(study.get_trials(deepcopy=False))
     return Summary(
         study=name,
         dataset=desc.dataset,
@@ -366,7 +365,8 @@ def _run(exp: Experiment, registry: Registry | None) -> Summary:
         seed=exp.seed,
         metric=desc.metric,
         complete=sum(t.state == TrialState.COMPLETE for t in trials),
-        failed=sum(t.state == TrialState.FAIL for t in counted(trials)),
+        failed=sum(t.state == TrialState.FAIL for t in trials),
         val_score=result.get("val_score"),
         test_score=result.get("test_score"),
+        failure=_failure(trials),
     )

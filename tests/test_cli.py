@@ -124,8 +124,11 @@ def test_a_bad_job_in_a_sweep_loses_nothing_else(tmp_path) -> None:
     assert optuna.get_all_study_names(open_storage(str(tmp_path / "results" / "automl.journal")))
 
 
-def test_a_leaderboard_that_cannot_be_written_is_not_reported_as_success(tmp_path) -> None:
+def test_a_leaderboard_folder_that_cannot_be_written_stops_the_command_first(tmp_path) -> None:
     (tmp_path / "taken").write_text("a file where the leaderboard folder should go")
-    result = automl(tmp_path, "model=dummy", f"leaderboard.dir={tmp_path / 'taken'}")
-    assert result.returncode == 1
-    assert "writing the leaderboards failed (trials are safe in the storage)" in result.stderr
+    result = automl(tmp_path, "model=dummy", f"leaderboard.dir={tmp_path / 'taken' / 'lb'}")
+    assert result.returncode == 2
+    assert f"leaderboard.dir={tmp_path / 'taken' / 'lb'}: {tmp_path / 'taken'} is a file" in (
+        result.stderr
+    )
+    assert not (tmp_path / "results").exists()  # checked before anything ran or was written

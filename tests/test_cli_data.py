@@ -9,6 +9,7 @@ from tests.test_cli import automl
 
 pytestmark = pytest.mark.slow
 
+
 def test_kc2_as_csv_and_as_arff_gives_the_same_leaderboard(tmp_path, data_dir) -> None:
     amlb = data_dir / "amlb"
     boards = []

@@ -15,7 +15,8 @@ def _published(path) -> bytes:
 
 def test_every_file_matches_its_published_checksum() -> None:
     listed = dict(
-        reversed(line.split("  ", 1)) for line in (TEST_DATA / "SHA256SUMS").read_text().splitlines()
+        reversed(line.split("  ", 1))
+        for line in (TEST_DATA / "SHA256SUMS").read_text().splitlines()
     )
     files = {
         str(p.relative_to(TEST_DATA)).removesuffix(".xz"): p

@@ -10,9 +10,12 @@ value given and what is accepted.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import optuna
 
 from automl import components, devices, storage
 from automl.domain import Domain, Interval, problem
@@ -116,6 +119,8 @@ def check_model(config: Mapping[str, Any], registry: Registry) -> None:
 def check_job(config: Mapping[str, Any], registry: Registry) -> None:
     """Every setting of one job's resolved config (the plain values, without ``hydra``)."""
     check_numbers(config)
+    options = dict(config["dataset"])
+    registry.dataset(options.pop("name")).check_options(options)
     metric = config["metric"]
     if metric != "auto" and metric not in registry.names("metric"):
         raise choose("metric", str(metric), ["auto", *registry.names("metric")])
@@ -130,5 +135,7 @@ def check_job(config: Mapping[str, Any], registry: Registry) -> None:
             storage.check_url(url)
         else:
             check_folder("storage", str(folder))
-    components.build("sampler", config["sampler"])  # Optuna's own checks of their arguments
-    components.build("pruner", config["pruner"])
+    with warnings.catch_warnings():  # "experimental" warnings belong to the run, not the check
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        components.build("sampler", config["sampler"])  # Optuna's own checks of their arguments
+        components.build("pruner", config["pruner"])

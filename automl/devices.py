@@ -66,8 +66,8 @@ def release() -> None:
 def check(requested: str) -> None:
     """Refuse a device that is not a known name, or a GPU this machine does not have."""
     accepted = "auto, cpu, cuda or cuda:N"
-    kind, _, index = requested.partition(":")
-    if kind not in ("auto", "cpu", "cuda") or (index and (kind != "cuda" or not index.isdigit())):
+    kind, colon, index = requested.partition(":")
+    if kind not in ("auto", "cpu", "cuda") or (colon and (kind != "cuda" or not index.isdigit())):
         raise UserError(f"unknown device '{requested}'; available: {accepted}")
     if kind != "cuda":
         return

@@ -22,7 +22,7 @@ import numpy as np
 import optuna
 
 from automl.data import Prepared, SplitConfig, for_model, prepare
-from automl.errors import NotApplicable, UserError
+from automl.errors import NotApplicable
 from automl.evaluate import fit_and_score
 from automl.plugins import registry as load_registry
 from automl.preprocess import encode_folds
@@ -89,9 +89,7 @@ def resolve_problem(exp: Experiment, registry: Registry) -> Problem:
     """Load and split the data, pick the metric, check that the model applies, build its space."""
     spec = registry.dataset(exp.dataset)
     options = dict(exp.dataset_options)
-    missing = [k for k, v in options.items() if v == "???"]
-    if missing:
-        raise UserError(f"dataset {exp.dataset} needs dataset.{missing[0]}=<value>")
+    spec.check_options(options)
     data = prepared(spec, options, exp.split)
     metric = registry.metric_for(exp.metric, data.task)
     model = registry.model(exp.model)

@@ -17,6 +17,7 @@ from typing import Any
 
 from hydra import compose, initialize_config_module
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
@@ -30,6 +31,7 @@ CONFIG_MODULE = "automl.conf"
 CONFIG_NAME = "config"
 # Hydra flags after which there is no job to check: they print help or information and exit.
 NO_JOB = {"--help", "-h", "--hydra-help", "--info", "-i", "--shell-completion", "-sc"}
+BASIC_SWEEPER = f"{BasicSweeper.__module__}.{BasicSweeper.__name__}"
 TYPES = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
 
 
@@ -146,9 +148,19 @@ def jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
     composed = compose_job(base)
     if not multirun and composed.hydra.mode is not None and composed.hydra.mode.name == "RUN":
         return [overrides]
+    if composed.hydra.sweeper.get("_target_") != BASIC_SWEEPER:  # another sweeper makes its jobs
+        return [base]
     params = [f"{k}={v}" for k, v in (composed.hydra.sweeper.get("params") or {}).items()]
-    parsed = OverridesParser.create().parse_overrides([*params, *overrides])
-    (batch,) = BasicSweeper.split_arguments(parsed, None)
+    hydra = GlobalHydra.instance().hydra
+    loader = hydra.config_loader if hydra is not None else None  # glob() lists a group's options
+    parsed = OverridesParser.create(config_loader=loader).parse_overrides([*params, *overrides])
+    try:
+        (batch,) = BasicSweeper.split_arguments(parsed, None)
+    except HydraException as error:
+        raise UserError(
+            f"cannot sweep: {str(error).splitlines()[0]}; a sweep takes a list (a,b,c), "
+            "range(start,stop) or glob(pattern)"
+        ) from None
     return batch
 
 

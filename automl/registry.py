@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 
 MODALITIES = ("tabular", "image", "sequence")
+REQUIRED = "???"  # the default of a dataset option that the user must set
 
 
 @dataclass
@@ -54,6 +55,12 @@ class Dataset:
     load: Callable[..., Data]
     options: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Refuse ``options`` that leave a required one (default ``"???"``) unset."""
+        missing = [k for k, v in options.items() if v == REQUIRED]
+        if missing:
+            raise UserError(f"dataset {self.name} needs dataset.{missing[0]}=<value>")
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,11 @@ def postgres() -> str:
     except Exception as error:
         if os.environ.get("CI"):
             raise
-        pytest.skip(f"no PostgreSQL at {POSTGRES}: {error}")
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        pytest.skip(
+            f"no PostgreSQL at {POSTGRES} ({reason}); start a server there, or point "
+            "AUTOML_TEST_POSTGRES at one"
+        )
     return POSTGRES
 
 

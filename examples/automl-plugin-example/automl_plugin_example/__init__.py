@@ -11,7 +11,17 @@ from sklearn.neighbors import NearestCentroid
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from automl import Categorical, Data, Dataset, FitContext, Float, Metric, Model, hookimpl
+from automl import (
+    Categorical,
+    Data,
+    Dataset,
+    FitContext,
+    Float,
+    Interval,
+    Metric,
+    Model,
+    hookimpl,
+)
 from automl.task import CLASSIFICATION
 
 
@@ -33,6 +43,7 @@ def register_models(register):
                 "metric": Categorical(("euclidean", "manhattan")),
                 "shrink_threshold": Float(0.0, 2.0),
             },
+            domains={"shrink_threshold": Interval(0)},  # what a user may fix it to
             tasks=CLASSIFICATION,
             description="nearest centroid (scikit-learn), standardised inputs",
         )

@@ -17,7 +17,7 @@ from typing import Any
 
 import optuna
 
-from automl import components, devices, storage
+from automl import devices, samplers, storage
 from automl.domain import Domain, Interval, problem
 from automl.errors import UserError, choose
 from automl.registry import Registry
@@ -137,5 +137,5 @@ def check_job(config: Mapping[str, Any], registry: Registry) -> None:
             check_folder("storage", str(folder))
     with warnings.catch_warnings():  # "experimental" warnings belong to the run, not the check
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        components.build("sampler", config["sampler"])  # Optuna's own checks of their arguments
-        components.build("pruner", config["pruner"])
+        samplers.build("sampler", config["sampler"])  # Optuna's own checks of their arguments
+        samplers.build("pruner", config["pruner"])

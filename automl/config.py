@@ -15,10 +15,10 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
 from automl.data import SplitConfig
+from automl.experiment import Experiment
 from automl.registry import Registry
 from automl.space import to_config
 from automl.storage import default_url, redact
-from automl.study import Experiment
 
 
 @dataclass

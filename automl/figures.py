@@ -17,7 +17,8 @@ import optuna  # noqa: E402
 import pandas as pd  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
-from automl.compare import CriticalDifference  # noqa: E402
+from automl.compare import CriticalDifference
+from automl.records import FIT_TIME  # noqa: E402
 
 DPI = 90
 
@@ -100,7 +101,7 @@ def search(study: optuna.Study, maximize: bool) -> bytes:
         axes[0].legend(fontsize=7)
         axes[1].step(elapsed, best, where="post", color="tab:orange")
         axes[1].set_xlabel("seconds since the first trial")
-        timed = [(t.user_attrs["fit_time"], t.value) for t in trials if "fit_time" in t.user_attrs]
+        timed = [(t.user_attrs[FIT_TIME], t.value) for t in trials if FIT_TIME in t.user_attrs]
         if timed:
             _front(axes[3], sorted(timed), maximize)
             axes[3].set_xlabel("trial fit time (s)")

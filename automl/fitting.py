@@ -30,7 +30,7 @@ from automl.registry import Dataset, FitContext, Metric, Model, Registry
 from automl.space import SearchSpace, resolve
 
 if TYPE_CHECKING:
-    from automl.study import Experiment
+    from automl.experiment import Experiment
 
 # Called with (step, value) for a pruner to judge; answers True when the trial should stop.
 Report = Callable[[int, float], bool]

@@ -18,8 +18,7 @@ from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
 from automl import __version__
-from automl.recovery import counted
-from automl.study import ATTR, RESULT, RUN
+from automl.records import ERROR, PROBLEM, RESULT, RUN, counted
 
 COLUMNS = [
     "rank", "pick", "model", "test_score", "val_score", "fit_time", "predict_time",
@@ -34,7 +33,7 @@ def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataF
     wanted = None if studies is None else set(studies)
     records = []
     for study in storage.get_all_studies():
-        info = study.user_attrs.get(ATTR)
+        info = study.user_attrs.get(PROBLEM)
         if info is None or (wanted is not None and study.study_name not in wanted):
             continue
         trials = storage.get_all_trials(
@@ -44,10 +43,10 @@ def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataF
         states = [t.state for t in trials]
         result = study.user_attrs.get(RESULT, {})
         made = study.user_attrs.get(RUN, {})
-        errors = [t.user_attrs["error"] for t in trials if "error" in t.user_attrs]
+        errors = [t.user_attrs[ERROR] for t in trials if ERROR in t.user_attrs]
         complete = states.count(TrialState.COMPLETE)
         ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
-        error = result.get("error") or (errors[-1] if errors and not complete else "")
+        error = result.get(ERROR) or (errors[-1] if errors and not complete else "")
         if complete and not result:
             error = "search interrupted before the refit: run the command again to finish"
         records.append(

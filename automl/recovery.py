@@ -30,16 +30,18 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
-OWNER = "owner"
-INTERRUPTED = "interrupted"
-RETRY_OF = "retry_of"
-SURPLUS = "surplus"
+from automl.records import (
+    ERROR,
+    INTERRUPTED,
+    OWNER,
+    RETRY_OF,
+    excluded,
+    interrupted,
+)
+
 # A RUNNING trial without an owner this long after it started was orphaned: its process died between
 # creating it and stamping it, a window of microseconds (see Reseeded).
 ORPHANED_AFTER = datetime.timedelta(seconds=60)
-# Samplers whose only state is their random generator, so that a fresh one per trial loses nothing.
-# QMC's low-discrepancy sequence needs one fixed seed; other samplers keep their one instance.
-RESEEDABLE = ("TPESampler", "RandomSampler", "CmaEsSampler", "GPSampler", "BruteForceSampler")
 
 
 def _started(pid: int) -> str | None:
@@ -68,28 +70,6 @@ def _gone(trial: FrozenTrial) -> bool:
     return _started(int(who["pid"])) != who.get("started")  # gone, or the pid now names another
 
 
-def interrupted(trial: FrozenTrial) -> bool:
-    return bool(trial.user_attrs.get(INTERRUPTED))
-
-
-def excluded(trials: Sequence[FrozenTrial]) -> set[int]:
-    """The numbers of the trials that do not count against the budget: interrupted ones, ones a
-    retry replaces (a heartbeat-failed trial carries no mark of its own), and surplus ones."""
-    replaced = {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
-    return {
-        t.number
-        for t in trials
-        if interrupted(t) or t.user_attrs.get(SURPLUS) or t.number in replaced
-    }
-
-
-def counted(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
-    """The trials that count against the budget. Pass all of a study's trials, not some states:
-    whether a trial counts can depend on a retry that is still waiting."""
-    out = excluded(trials)
-    return [t for t in trials if t.number not in out]
-
-
 def surplus(trials: Sequence[FrozenTrial], number: int, budget: int) -> bool:
     """Whether trial ``number`` would exceed the budget, counting the trials numbered before it
     (finished or running elsewhere), or repeats a retry that an earlier trial already runs."""
@@ -114,7 +94,7 @@ def _close(study: optuna.Study, trial: FrozenTrial, reason: str) -> bool:
     storage = study._storage  # Optuna's public API cannot set attributes of another's trial
     try:
         storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
-        storage.set_trial_user_attr(trial._trial_id, "error", f"interrupted: {reason}")
+        storage.set_trial_user_attr(trial._trial_id, ERROR, f"interrupted: {reason}")
         return storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
     except UpdateFinishedTrialError:
         return False  # another worker closed it first

@@ -12,33 +12,33 @@ import hashlib
 import json
 import logging
 import time
-import warnings
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import optuna
-from hydra.utils import get_class
-from optuna.samplers import BaseSampler
 from optuna.trial import TrialState
 
-from automl import __version__, components, devices
-from automl.data import SplitConfig
+from automl import __version__, devices, samplers
+from automl.experiment import Experiment
 from automl.fitting import Description
 from automl.isolation import Limits, Runner, TrialFailed, runner
 from automl.progress import Progress
 from automl.provenance import versions
-from automl.recovery import (
+from automl.records import (
+    ERROR,
+    FIT_TIME,
     INTERRUPTED,
-    RESEEDABLE,
+    PID,
+    PREDICT_TIME,
+    PROBLEM,
+    RESULT,
+    RUN,
     SURPLUS,
-    Reseeded,
     counted,
-    recover,
-    retry_stale,
-    surplus,
 )
+from automl.recovery import recover, retry_stale, surplus
 from automl.registry import Registry
 from automl.space import SearchSpace
 from automl.storage import open_storage
@@ -46,60 +46,7 @@ from automl.storage import open_storage
 log = logging.getLogger(__name__)
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-ATTR = "automl"  # study user attribute describing the problem
-RESULT = "result"  # study user attribute holding the refit's test score
-RUN = "run"  # study user attribute: how its latest run was made (command, config, versions)
-
-
-@dataclass(frozen=True)
-class Experiment:
-    """Everything one study needs, as plain values (built from the Hydra config by the CLI)."""
-
-    dataset: str
-    model: str
-    storage: str
-    dataset_options: Mapping[str, Any] = field(default_factory=dict)
-    params: Mapping[str, Any] = field(default_factory=dict)
-    space: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    metric: str = "auto"
-    split: SplitConfig = SplitConfig()
-    seed: int = 0
-    n_trials: int = 20
-    timeout: float | None = None  # seconds of search per study, over all runs
-    threads: int = 0
-    device: str = "auto"
-    sampler: Mapping[str, Any] = field(
-        default_factory=lambda: {"_target_": "optuna.samplers.TPESampler"}
-    )
-    pruner: Mapping[str, Any] = field(
-        default_factory=lambda: {"_target_": "optuna.pruners.NopPruner"}
-    )
-    progress: bool = True
-    # Where fits run (automl.isolation) and their hard limits; not part of the problem.
-    isolation: str = "inprocess"  # the config's default is subprocess; see automl.isolation
-    trial_timeout: float | None = None  # seconds per trial (and for the refit), subprocess only
-    memory: float | None = None  # MiB the worker process may hold, subprocess only
-    # Seconds between a running trial's heartbeats in a database storage; a trial silent for twice
-    # this long (its worker's machine died) is failed and runs again. None: no heartbeats.
-    heartbeat: int | None = 60
-    # How the run was asked for, recorded with the study so that one command re-runs it.
-    command: str | None = None
-    resolved: Mapping[str, Any] | None = None
-
-    def identity(self) -> dict[str, Any]:
-        """What defines the problem: equal identities resume the same study."""
-        return {
-            "dataset": self.dataset,
-            "dataset_options": dict(self.dataset_options),
-            "model": self.model,
-            "params": dict(self.params),
-            "space": {k: dict(v) for k, v in self.space.items()},
-            "metric": self.metric,
-            "split": self.split.__dict__,
-            "seed": self.seed,
-            "sampler": dict(self.sampler),
-            "pruner": dict(self.pruner),
-        }
+ATTR = PROBLEM  # the study attribute describing its problem (the name tests and scripts know)
 
 
 @dataclass(frozen=True)
@@ -127,7 +74,7 @@ def _failure(trials: list[optuna.trial.FrozenTrial]) -> str | None:
     failed = [t for t in trials if t.state == TrialState.FAIL]
     if not failed:
         return "every trial was pruned" if trials else "no trial ran"
-    reasons = Counter(str(t.user_attrs.get("error", "no reason recorded")).splitlines()[0]
+    reasons = Counter(str(t.user_attrs.get(ERROR, "no reason recorded")).splitlines()[0]
                       for t in failed)  # fmt: skip
     reason, count = reasons.most_common(1)[0]
     return (
@@ -173,15 +120,15 @@ def _objective(run_fit: Runner, space: SearchSpace, budget: int) -> Any:
             raise
         except KeyboardInterrupt:
             trial.set_user_attr(INTERRUPTED, True)
-            trial.set_user_attr("error", "interrupted: stopped by Ctrl-C or SIGTERM")
+            trial.set_user_attr(ERROR, "interrupted: stopped by Ctrl-C or SIGTERM")
             raise
         except Exception as error:  # recorded on the trial; the study goes on
-            trial.set_user_attr("error", _reason(error))
+            trial.set_user_attr(ERROR, _reason(error))
             log.warning("trial %d failed: %s", trial.number, _reason(error).splitlines()[0])
             raise
-        trial.set_user_attr("fit_time", outcome["fit_time"])
-        trial.set_user_attr("predict_time", outcome["predict_time"])
-        trial.set_user_attr("pid", outcome["pid"])
+        trial.set_user_attr(FIT_TIME, outcome["fit_time"])
+        trial.set_user_attr(PREDICT_TIME, outcome["predict_time"])
+        trial.set_user_attr(PID, outcome["pid"])
         return outcome["score"]
 
     return objective
@@ -200,7 +147,7 @@ def _refit(study: optuna.Study, run_fit: Runner, space: SearchSpace) -> dict[str
         return None
     best = study.best_trial
     previous = study.user_attrs.get(RESULT)
-    if previous and previous.get("best_trial") == best.number and "error" not in previous:
+    if previous and previous.get("best_trial") == best.number and ERROR not in previous:
         return previous  # already refit for this best trial: nothing to redo
     params = space.complete(best.params)
     result: dict[str, Any] = {"best_trial": best.number, "params": params, "val_score": best.value}
@@ -209,61 +156,10 @@ def _refit(study: optuna.Study, run_fit: Runner, space: SearchSpace) -> dict[str
     except KeyboardInterrupt:
         raise
     except Exception as error:
-        result["error"] = _reason(error)
-        log.warning("refit of %s failed: %s", study.study_name, result["error"])
+        result[ERROR] = _reason(error)
+        log.warning("refit of %s failed: %s", study.study_name, result[ERROR])
     study.set_user_attr(RESULT, result)
     return result
-
-
-def _sampler_class(config: Mapping[str, Any]) -> Any:
-    """The sampler's class when its config is flat (no nested objects to build), else None."""
-    if any(isinstance(v, Mapping) for v in config.values()):
-        return None
-    try:
-        return get_class(str(config["_target_"]))
-    except Exception:
-        return None
-
-
-def _sampler(space: SearchSpace, exp: Experiment) -> tuple[int, BaseSampler]:
-    """The trial budget and the sampler for this study.
-
-    All parameters fixed: a single fit. A finite space no larger than the budget: every
-    configuration once, by brute force. With a seed, trial k draws from the sampler seeded with
-    seed + k (see automl.recovery), so a resumed or extended study proposes what an uninterrupted
-    one would have.
-    """
-    # A sampler config without a seed takes the experiment's (the CLI's config sets it from
-    # ``seed`` already; this covers ``Experiment`` built in code). ``seed: null`` stays unseeded.
-    seed = exp.sampler.get("seed", exp.seed)
-    if space.is_empty():
-        single = components.build("sampler", exp.sampler)
-        return 1, Reseeded(lambda s: single, None)
-    size = space.size()
-    if size is not None and size <= exp.n_trials:
-
-        def make(s: int | None) -> BaseSampler:
-            with warnings.catch_warnings():  # experimental in Optuna 5, and the tool for this
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.samplers.BruteForceSampler(seed=s)
-
-        budget, kind = size, "BruteForceSampler"
-    else:
-        kind_of = _sampler_class(exp.sampler)
-
-        def make(s: int | None) -> BaseSampler:
-            if kind_of is None:
-                return components.build("sampler", {**exp.sampler, "seed": s})
-            # Hydra's instantiate costs about 5 ms, once per trial here: call the class directly.
-            return kind_of(
-                **{k: v for k, v in exp.sampler.items() if k not in ("_target_", "seed")}, seed=s
-            )
-
-        budget, kind = exp.n_trials, str(exp.sampler.get("_target_", "")).rsplit(".", 1)[-1]
-    if seed is None or kind not in RESEEDABLE:
-        single = make(seed)
-        return budget, Reseeded(lambda s: single, None)  # one sampler; trials still get owners
-    return budget, Reseeded(make, int(seed))
 
 
 def _describe(exp: Experiment, desc: Description) -> dict[str, Any]:
@@ -334,18 +230,18 @@ def _run(exp: Experiment, registry: Registry | None) -> Summary:
     desc: Description = run_fit.call(("open", exp))
     identity = {**exp.identity(), "data": desc.fingerprint}
     name = f"{desc.dataset}/{exp.model}/seed={exp.seed}/{_digest(identity)}"
-    components.build("sampler", exp.sampler)  # checked before anything is stored
+    samplers.build("sampler", exp.sampler)  # checked before anything is stored
     study = optuna.create_study(
         study_name=name,
         storage=open_storage(exp.storage, heartbeat=exp.heartbeat, on_stale=retry_stale),
         direction=desc.direction,
-        pruner=components.build("pruner", exp.pruner),
+        pruner=samplers.build("pruner", exp.pruner),
         load_if_exists=True,
     )
     if ATTR not in study.user_attrs:
         study.set_user_attr(ATTR, _describe(exp, desc))
     study.set_user_attr(RUN, _provenance(exp))
-    n_trials, study.sampler = _sampler(desc.space, exp)
+    n_trials, study.sampler = samplers.for_study(desc.space, exp)
     objective = _objective(run_fit, desc.space, n_trials)
     progress = Progress(label=f"{desc.dataset} · {exp.model}", total=n_trials, enabled=exp.progress)
     try:

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-from automl.recovery import OWNER, RETRY_OF, SURPLUS, counted, surplus
+from automl.records import OWNER, RETRY_OF, SURPLUS, counted
+from automl.recovery import surplus
 from automl.storage import open_storage
 from automl.study import Experiment, run
 from tests.test_reliability import PLUGIN, _cli

@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from automl.errors import UserError
+from automl import UserError
 
 CACHE_ENV = "AUTOML_CACHE"  # overrides the cache folder, ~/.cache/automl by default
 DATA_ENV = "AUTOML_DATA"  # a folder of local copies, one subfolder per dataset (mnist/, ucr/, ...)

@@ -17,9 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from automl import Data, Task
-from automl.errors import UserError
-from automl.task import parse_task
+from automl import Data, Task, UserError, parse_task
 
 log = logging.getLogger(__name__)
 FORMATS = ("csv", "parquet", "arff")

@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from automl import Data
-from automl.errors import UserError
+from automl import Data, UserError
 from automl_datasets.fetch import Remote, fetch
 
 MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # torchvision's mirror of LeCun's files

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from automl import Data
-from automl.errors import UserError
+from automl import Data, UserError
 
 
 def _configure(cache: str | None, server: str | None) -> Any:

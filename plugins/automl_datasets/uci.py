@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from automl import Data
-from automl.errors import UserError
+from automl import Data, UserError
 from automl_datasets.fetch import Remote, fetch
 
 log = logging.getLogger(__name__)

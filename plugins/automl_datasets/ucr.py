@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from automl import Data
-from automl.errors import UserError
+from automl import Data, UserError
 from automl_datasets.fetch import DATA_ENV, Remote, cache_dir, fetch
 
 ARCHIVE = "https://timeseriesclassification.com/aeon-toolkit/{name}.zip"

@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
-from automl import Metric, Task, hookimpl
-from automl.task import ALL_TASKS, CLASSIFICATION
+from automl import ALL_TASKS, CLASSIFICATION, Metric, Task, hookimpl
 
 REGRESSION = frozenset({Task.REGRESSION})
 

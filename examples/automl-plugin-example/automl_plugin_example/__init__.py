@@ -12,6 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from automl import (
+    CLASSIFICATION,
     Categorical,
     Data,
     Dataset,
@@ -22,7 +23,6 @@ from automl import (
     Model,
     hookimpl,
 )
-from automl.task import CLASSIFICATION
 
 
 def build_centroid(params: dict[str, Any], context: FitContext) -> Any:

@@ -1,0 +1,76 @@
+"""An experiment: everything one study needs, as plain values, in three parts.
+
+The **problem** (data, split, metric, model, fixed parameters and ranges, seed, sampler, pruner)
+defines the study: its identity, and so the study's name, is derived from exactly these fields, so
+the same problem resumes the same study. The **budget** (trials, time) may grow between runs of one
+study; the **execution** (threads, device, isolation and limits, storage, progress, provenance)
+says how and where it runs. Each field names its part; nothing lists them a second time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from automl.data import SplitConfig
+
+PROBLEM, BUDGET, EXECUTION = "problem", "budget", "execution"
+
+
+def _part(kind: str, **kwargs: Any) -> Any:
+    return field(metadata={"part": kind}, **kwargs)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Everything one study needs, as plain values (built from the Hydra config by the CLI)."""
+
+    dataset: str = _part(PROBLEM)
+    model: str = _part(PROBLEM)
+    storage: str = _part(EXECUTION)
+    dataset_options: Mapping[str, Any] = _part(PROBLEM, default_factory=dict)
+    params: Mapping[str, Any] = _part(PROBLEM, default_factory=dict)
+    space: Mapping[str, Mapping[str, Any]] = _part(PROBLEM, default_factory=dict)
+    metric: str = _part(PROBLEM, default="auto")
+    split: SplitConfig = _part(PROBLEM, default=SplitConfig())
+    seed: int = _part(PROBLEM, default=0)
+    n_trials: int = _part(BUDGET, default=20)
+    timeout: float | None = _part(BUDGET, default=None)  # seconds of search, over all runs
+    threads: int = _part(EXECUTION, default=0)
+    device: str = _part(EXECUTION, default="auto")
+    sampler: Mapping[str, Any] = _part(
+        PROBLEM, default_factory=lambda: {"_target_": "optuna.samplers.TPESampler"}
+    )
+    pruner: Mapping[str, Any] = _part(
+        PROBLEM, default_factory=lambda: {"_target_": "optuna.pruners.NopPruner"}
+    )
+    progress: bool = _part(EXECUTION, default=True)
+    # Where fits run (automl.isolation) and their hard limits.
+    isolation: str = _part(EXECUTION, default="inprocess")  # the command's default: subprocess
+    trial_timeout: float | None = _part(EXECUTION, default=None)  # s per trial and refit
+    memory: float | None = _part(EXECUTION, default=None)  # MiB the worker process may hold
+    # Seconds between a running trial's heartbeats in a database storage; a trial silent for twice
+    # this long (its worker's machine died) is failed and runs again. None: no heartbeats.
+    heartbeat: int | None = _part(EXECUTION, default=60)
+    # How the run was asked for, recorded with the study so that one command re-runs it.
+    command: str | None = _part(EXECUTION, default=None)
+    resolved: Mapping[str, Any] | None = _part(EXECUTION, default=None)
+
+    def identity(self) -> dict[str, Any]:
+        """What defines the problem: equal identities resume the same study."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields_of(PROBLEM)}
+
+
+def fields_of(part: str) -> list[dataclasses.Field[Any]]:
+    """The fields of :class:`Experiment` that belong to ``part``."""
+    return [f for f in dataclasses.fields(Experiment) if f.metadata["part"] == part]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dict(value.__dict__)
+    return value

@@ -1,7 +1,8 @@
 """The side of a study that touches data and learners: load, check, fit folds, refit.
 
 A :class:`Fitter` lives where the fits run: in the harness's own process, or in a worker process
-(:mod:`automl.isolation`). It receives plain, picklable requests and answers with plain values, so
+(:mod:`automl.isolation`). It receives the typed requests of :mod:`automl.protocol` and answers with
+its frozen results, so
 the Optuna side of a study (:mod:`automl.study`) never needs the data or a learner, and a worker
 that crashes takes nothing but its current fit with it.
 """
@@ -26,31 +27,25 @@ from automl.errors import NotApplicable
 from automl.evaluate import fit_and_score
 from automl.plugins import registry as load_registry
 from automl.preprocess import encode_folds
+from automl.protocol import (
+    Description,
+    Open,
+    RefitResult,
+    Report,
+    Request,
+    Trial,
+    TrialResult,
+)
 from automl.registry import Dataset, FitContext, Metric, Model, Registry
 from automl.space import SearchSpace, resolve
 
 if TYPE_CHECKING:
     from automl.experiment import Experiment
 
+
 # Called with (step, value) for a pruner to judge; answers True when the trial should stop.
-Report = Callable[[int, float], bool]
-
-
 class NonFiniteScore(ValueError):
     """A metric gave NaN or infinity: the trial fails rather than poison the search."""
-
-
-@dataclass(frozen=True)
-class Description:
-    """What the Optuna side needs to know about a resolved experiment (picklable)."""
-
-    dataset: str
-    fingerprint: str
-    task: str
-    metric: str
-    direction: str
-    space: SearchSpace
-    folds: int
 
 
 @dataclass
@@ -148,15 +143,15 @@ class Fitter:
         self._registry = registry
         self.problem: Problem | None = None
 
-    def handle(self, request: tuple[Any, ...], report: Report | None = None) -> Any:
-        kind, *args = request
-        if kind == "open":
-            return self.open(*args)
-        if kind == "trial":
-            return self.trial(*args, report=report)
-        if kind == "refit":
-            return self.refit(*args)
-        raise ValueError(f"unknown request {kind!r}")
+    def handle(
+        self, request: Request, report: Report | None = None
+    ) -> Description | TrialResult | RefitResult:
+        """Answer one request that crossed from the study (see automl.protocol)."""
+        if isinstance(request, Open):
+            return self.open(request.experiment)
+        if isinstance(request, Trial):
+            return self.trial(request.number, request.params, report)
+        return self.refit(request.params)
 
     def open(self, exp: Experiment) -> Description:
         registry = self._registry or load_registry()
@@ -172,7 +167,9 @@ class Fitter:
             folds=len(p.folds),
         )
 
-    def trial(self, number: int, params: Mapping[str, Any], report: Report | None) -> dict:
+    def trial(
+        self, number: int, params: Mapping[str, Any], report: Report | None = None
+    ) -> TrialResult:
         """Fit and score every fold; return the mean score and the mean times per fold."""
         problem = self._opened()
         folds, metric = problem.prepared.folds, problem.metric
@@ -194,14 +191,14 @@ class Fitter:
             if report is not None and len(folds) > 1:  # with CV, a pruner judges folds
                 if report(step, float(np.mean(scores))):
                     raise optuna.TrialPruned(f"pruned after fold {step}")
-        return {
-            "score": float(np.mean(scores)),
-            "fit_time": fit_time / len(folds),
-            "predict_time": predict_time / len(folds),
-            "pid": os.getpid(),  # which process fitted it: the harness, or its worker
-        }
+        return TrialResult(
+            score=float(np.mean(scores)),
+            fit_time=fit_time / len(folds),
+            predict_time=predict_time / len(folds),
+            pid=os.getpid(),
+        )
 
-    def refit(self, params: Mapping[str, Any]) -> dict:
+    def refit(self, params: Mapping[str, Any]) -> RefitResult:
         """Fit ``params`` on train+validation behind the model's preprocessing (so that the final
         model predicts on raw rows) and score it once on the test split."""
         problem = self._opened()
@@ -215,12 +212,12 @@ class Fitter:
             raise NonFiniteScore(
                 f"metric {problem.metric.name} gave {outcome.score} on the test split"
             )
-        return {
-            "test_score": outcome.score,
-            "fit_time": outcome.fit_time,
-            "predict_time": outcome.predict_time,
-            "device": device_in_words(problem.context.device),
-        }
+        return RefitResult(
+            test_score=outcome.score,
+            fit_time=outcome.fit_time,
+            predict_time=outcome.predict_time,
+            device=device_in_words(problem.context.device),
+        )
 
     def _opened(self) -> Problem:
         if self.problem is None:

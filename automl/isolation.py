@@ -24,25 +24,40 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import optuna
 
-from automl.errors import NotApplicable, UserError
-from automl.fitting import Fitter, Report
+from automl.errors import UserError
+from automl.fitting import Fitter
 from automl.plugins import registry as load_registry
+from automl.protocol import (
+    Description,
+    Done,
+    Kind,
+    Open,
+    Refit,
+    RefitResult,
+    RemoteError,
+    Report,
+    Request,
+    Runner,
+    Step,
+    Trial,
+    TrialFailed,
+    TrialResult,
+)
 from automl.registry import Registry
+
+if TYPE_CHECKING:
+    from automl.experiment import Experiment
 
 POLL = 0.05  # seconds between checks on a working worker
 _STOPS = {signal.SIGINT, signal.SIGTERM}
 ISOLATION = ("subprocess", "inprocess")
-
-
-class TrialFailed(Exception):
-    """A fit failed in the worker, or the worker with it; the message says how."""
 
 
 @dataclass(frozen=True)
@@ -51,18 +66,22 @@ class Limits:
     memory: float | None = None  # MiB of resident memory the worker may use (data included)
 
 
-class Runner(Protocol):
-    def call(self, request: tuple[Any, ...], report: Report | None = None) -> Any: ...
-
-
 class InProcess:
     """Fits in the harness's own process: exceptions propagate as they are."""
 
     def __init__(self, registry: Registry | None = None) -> None:
         self.fitter = Fitter(registry)
 
-    def call(self, request: tuple[Any, ...], report: Report | None = None) -> Any:
-        return self.fitter.handle(request, report)
+    def open(self, experiment: Experiment) -> Description:
+        return self.fitter.open(experiment)
+
+    def trial(
+        self, number: int, params: Mapping[str, Any], report: Report | None = None
+    ) -> TrialResult:
+        return self.fitter.trial(number, params, report)
+
+    def refit(self, params: Mapping[str, Any]) -> RefitResult:
+        return self.fitter.refit(params)
 
 
 def _die_with_parent() -> None:
@@ -92,7 +111,7 @@ def serve(conn: Any) -> None:
     load_registry()  # import the plugins now, while the harness is still busy composing its config
 
     def report(step: int, value: float) -> bool:
-        conn.send(("report", step, value))
+        conn.send(Step(step, value))
         return bool(conn.recv())
 
     while True:
@@ -101,27 +120,13 @@ def serve(conn: Any) -> None:
         except (EOFError, OSError):
             return
         try:
-            answer = ("done", fitter.handle(request, report))
-        except optuna.TrialPruned as error:
-            answer = ("raised", "pruned", str(error))
-        except NotApplicable as error:
-            answer = ("raised", "not_applicable", str(error))
-        except UserError as error:
-            answer = ("raised", "user", str(error))
+            answer: Done | RemoteError = Done(fitter.handle(request, report))
         except BaseException as error:
-            conn.send(("raised", "failed", f"{type(error).__name__}: {error}"[:2000]))
-            if _exhausted(error):
+            answer = RemoteError.of(error)
+            if answer.kind is Kind.FAILED and _exhausted(error):
+                conn.send(answer)
                 return
-            continue
         conn.send(answer)
-
-
-RAISED: dict[str, Callable[[str], BaseException]] = {
-    "pruned": optuna.TrialPruned,
-    "not_applicable": NotApplicable,
-    "user": UserError,
-    "failed": TrialFailed,
-}
 
 
 def _resident_mib(pid: int) -> float | None:
@@ -210,7 +215,7 @@ class Worker:
         self.environ = dict(os.environ)  # what the worker inherits: plugins, data folders
         self._process: Any = None
         self._conn: Any = None
-        self._opened: tuple[Any, ...] | None = None  # sent again to a replacement worker
+        self._opened: Open | None = None  # sent again to a replacement worker
         atexit.register(self.close)
         # A process that multiprocessing started (a job of Hydra's joblib launcher) runs no atexit
         # at its end, but joins its live children first: the idle worker would hang it forever.
@@ -221,15 +226,26 @@ class Worker:
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
 
-    def call(self, request: tuple[Any, ...], report: Report | None = None) -> Any:
-        limited = request[0] != "open"  # loading data has no limit: it may be a download
+    def open(self, experiment: Experiment) -> Description:
+        return self._call(Open(experiment))
+
+    def trial(
+        self, number: int, params: Mapping[str, Any], report: Report | None = None
+    ) -> TrialResult:
+        return self._call(Trial(number, params), report)
+
+    def refit(self, params: Mapping[str, Any]) -> RefitResult:
+        return self._call(Refit(params))
+
+    def _call(self, request: Request, report: Report | None = None) -> Any:
+        opening = isinstance(request, Open)  # loading data has no limit: it may be a download
         if self._process is not None and not self._process.is_alive():
             self._kill()  # it died between requests (the OOM killer picks big idle processes too)
-        if request[0] == "open":
+        if opening:
             self._opened = request
         elif self._process is None and self._opened is not None:
             self._exchange(self._opened, None, limited=False)  # a fresh worker needs the study
-        return self._exchange(request, report, limited)
+        return self._exchange(request, report, limited=not opening)
 
     def close(self) -> None:
         if self._process is not None:
@@ -252,7 +268,7 @@ class Worker:
         process.join()
         self._conn.close()
 
-    def _exchange(self, request: tuple[Any, ...], report: Report | None, limited: bool) -> Any:
+    def _exchange(self, request: Request, report: Report | None, limited: bool) -> Any:
         if self._process is None:
             self._start()
         started = time.monotonic()
@@ -261,18 +277,16 @@ class Worker:
             while True:
                 if self._conn.poll(POLL):
                     message = self._receive()
-                    if message[0] == "report":
-                        self._conn.send(bool(report(message[1], message[2])) if report else False)
+                    if isinstance(message, Step):
+                        stop = bool(report(message.step, message.value)) if report else False
+                        self._conn.send(stop)
                         continue
-                    if message[0] == "done":
-                        return message[1]
-                    _, kind, text = message
-                    if kind == "failed" and (
-                        text.startswith("MemoryError") or "OutOfMemory" in text
-                    ):
+                    if isinstance(message, Done):
+                        return message.value
+                    if message.exhausted:
                         self._process.join(timeout=5)  # it leaves after running out of memory
                         self._kill()
-                    raise RAISED[kind](text)
+                    raise message.exception()
                 if not self._process.is_alive():
                     self._process.join()
                     reason = _death(self._process.exitcode)
@@ -287,7 +301,7 @@ class Worker:
                 self._kill()
             raise
 
-    def _receive(self) -> tuple[Any, ...]:
+    def _receive(self) -> Step | Done | RemoteError:
         try:
             return self._conn.recv()
         except (EOFError, OSError):

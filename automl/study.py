@@ -14,7 +14,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import optuna
@@ -22,9 +22,9 @@ from optuna.trial import TrialState
 
 from automl import __version__, devices, samplers
 from automl.experiment import Experiment
-from automl.fitting import Description
-from automl.isolation import Limits, Runner, TrialFailed, runner
+from automl.isolation import Limits, runner
 from automl.progress import Progress
+from automl.protocol import Description, Runner, TrialFailed
 from automl.provenance import versions
 from automl.records import (
     ERROR,
@@ -115,7 +115,7 @@ def _objective(run_fit: Runner, space: SearchSpace, budget: int) -> Any:
             raise _Surplus(f"trial {trial.number}: the budget of {budget} trials is taken")
         try:
             params = space.suggest(trial)
-            outcome = run_fit.call(("trial", trial.number, params), report)
+            outcome = run_fit.trial(trial.number, params, report)
         except optuna.TrialPruned:
             raise
         except KeyboardInterrupt:
@@ -126,10 +126,10 @@ def _objective(run_fit: Runner, space: SearchSpace, budget: int) -> Any:
             trial.set_user_attr(ERROR, _reason(error))
             log.warning("trial %d failed: %s", trial.number, _reason(error).splitlines()[0])
             raise
-        trial.set_user_attr(FIT_TIME, outcome["fit_time"])
-        trial.set_user_attr(PREDICT_TIME, outcome["predict_time"])
-        trial.set_user_attr(PID, outcome["pid"])
-        return outcome["score"]
+        trial.set_user_attr(FIT_TIME, outcome.fit_time)
+        trial.set_user_attr(PREDICT_TIME, outcome.predict_time)
+        trial.set_user_attr(PID, outcome.pid)
+        return outcome.score
 
     return objective
 
@@ -152,7 +152,7 @@ def _refit(study: optuna.Study, run_fit: Runner, space: SearchSpace) -> dict[str
     params = space.complete(best.params)
     result: dict[str, Any] = {"best_trial": best.number, "params": params, "val_score": best.value}
     try:
-        result.update(run_fit.call(("refit", params)))
+        result.update(asdict(run_fit.refit(params)))
     except KeyboardInterrupt:
         raise
     except Exception as error:
@@ -227,7 +227,7 @@ def run(exp: Experiment, registry: Registry | None = None) -> Summary:
 
 def _run(exp: Experiment, registry: Registry | None) -> Summary:
     run_fit = runner(exp.isolation, Limits(exp.trial_timeout, exp.memory), registry)
-    desc: Description = run_fit.call(("open", exp))
+    desc = run_fit.open(exp)
     identity = {**exp.identity(), "data": desc.fingerprint}
     name = f"{desc.dataset}/{exp.model}/seed={exp.seed}/{_digest(identity)}"
     samplers.build("sampler", exp.sampler)  # checked before anything is stored

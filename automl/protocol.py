@@ -1,0 +1,149 @@
+"""The typed boundary between a study and the place its fits run (this process, or a worker).
+
+A :class:`Runner` opens an experiment, fits trials and refits the best; each answer is a frozen
+dataclass. Across a process boundary the same requests travel as :class:`Open`, :class:`Trial` and
+:class:`Refit`, and the worker answers with :class:`Step` (a running score for the pruner, which the
+harness answers with whether to stop), :class:`Done` or :class:`RemoteError`, whose ``kind`` says
+which exception it becomes on this side. Every message is picklable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol
+
+import optuna
+
+from automl.errors import NotApplicable, UserError
+from automl.space import SearchSpace
+
+if TYPE_CHECKING:
+    from automl.experiment import Experiment
+
+# What a fit calls with (step, running score); True means the pruner stops the trial.
+Report = Callable[[int, float], bool]
+
+
+class TrialFailed(Exception):
+    """A fit failed where it ran, or took its process with it; the message says how."""
+
+
+@dataclass(frozen=True)
+class Description:
+    """What the study needs to know about an opened experiment."""
+
+    dataset: str
+    fingerprint: str
+    task: str
+    metric: str
+    direction: str
+    space: SearchSpace
+    folds: int
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """A trial's mean validation score over its folds, and its mean times per fold (seconds)."""
+
+    score: float
+    fit_time: float
+    predict_time: float
+    pid: int  # the process that fitted it: the harness, or its worker
+
+
+@dataclass(frozen=True)
+class RefitResult:
+    """The best configuration refitted on all development rows and scored once on the test split."""
+
+    test_score: float
+    fit_time: float
+    predict_time: float
+    device: str  # where it trained, in words
+
+
+class Runner(Protocol):
+    def open(self, experiment: Experiment) -> Description: ...
+
+    def trial(
+        self, number: int, params: Mapping[str, Any], report: Report | None = None
+    ) -> TrialResult: ...
+
+    def refit(self, params: Mapping[str, Any]) -> RefitResult: ...
+
+
+@dataclass(frozen=True)
+class Open:
+    experiment: Experiment
+
+
+@dataclass(frozen=True)
+class Trial:
+    number: int
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Refit:
+    params: Mapping[str, Any]
+
+
+Request = Open | Trial | Refit
+
+
+@dataclass(frozen=True)
+class Step:
+    """A running score of a trial (an epoch's, or the folds' so far), for the pruner to judge."""
+
+    step: int
+    value: float
+
+
+@dataclass(frozen=True)
+class Done:
+    value: Description | TrialResult | RefitResult
+
+
+class Kind(Enum):
+    PRUNED = "pruned"
+    NOT_APPLICABLE = "not_applicable"
+    USER = "user"
+    FAILED = "failed"
+
+
+_RAISES: dict[Kind, Callable[[str], BaseException]] = {
+    Kind.PRUNED: optuna.TrialPruned,
+    Kind.NOT_APPLICABLE: NotApplicable,
+    Kind.USER: UserError,
+    Kind.FAILED: TrialFailed,
+}
+
+
+@dataclass(frozen=True)
+class RemoteError:
+    """An exception raised where the fit ran, as it crosses back."""
+
+    kind: Kind
+    text: str
+
+    @classmethod
+    def of(cls, error: BaseException) -> RemoteError:
+        if isinstance(error, optuna.TrialPruned):
+            return cls(Kind.PRUNED, str(error))
+        if isinstance(error, NotApplicable):
+            return cls(Kind.NOT_APPLICABLE, str(error))
+        if isinstance(error, UserError):
+            return cls(Kind.USER, str(error))
+        return cls(Kind.FAILED, f"{type(error).__name__}: {error}"[:2000])
+
+    def exception(self) -> BaseException:
+        return _RAISES[self.kind](self.text)
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether its process ran out of memory, after which its allocators may be in a poor
+        state: the worker leaves, and the next request starts a fresh one."""
+        return self.kind is Kind.FAILED and (
+            self.text.startswith("MemoryError") or "OutOfMemory" in self.text
+        )

@@ -30,7 +30,7 @@ from automl import config, isolation, leaderboard, preflight
 from automl.errors import NotApplicable, UserError, choose
 from automl.plugins import registry
 from automl.registry import Registry
-from automl.storage import default_url, open_storage, redact, redact_text
+from automl.storage import default_url, open_storage, redact
 from automl.study import run
 
 log = logging.getLogger("automl")
@@ -40,7 +40,7 @@ RESULT_FILE = "result.json"
 def _command() -> str:
     """The command line that runs this job again on its own (passwords masked)."""
     overrides = HydraConfig.get().overrides.task
-    return redact_text(" ".join(["automl", *(shlex.quote(o) for o in overrides)]))
+    return redact(" ".join(["automl", *(shlex.quote(o) for o in overrides)]))
 
 
 def _job(cfg: DictConfig) -> dict[str, Any]:
@@ -118,8 +118,8 @@ class RedactSecrets(Callback):
         for path in files:
             if path.is_file():
                 text = path.read_text()
-                if redact_text(text) != text:
-                    path.write_text(redact_text(text))
+                if redact(text) != text:
+                    path.write_text(redact(text))
 
 
 def _redact_log_records() -> None:
@@ -131,7 +131,7 @@ def _redact_log_records() -> None:
         record = make(*args, **kwargs)
         message = record.getMessage()
         if "://" in message:
-            record.msg, record.args = redact_text(message), None
+            record.msg, record.args = redact(message), None
         return record
 
     logging.setLogRecordFactory(factory)

@@ -80,7 +80,10 @@ class Schema:
 
 
 def store(registry: Registry) -> None:
-    """Put the schema and one node per registered model and dataset into Hydra's ConfigStore."""
+    """Put the schema and one node per registered model and dataset into Hydra's ConfigStore, and
+    let the config name the default comparison as ``${automl.default_models:}``."""
+    names = ",".join(registry.default_comparison()) or ",".join(registry.names("model"))
+    OmegaConf.register_new_resolver("automl.default_models", lambda: names, replace=True)
     cs = ConfigStore.instance()
     cs.store(name="automl_schema", node=Schema)
     for model in registry.models():

@@ -29,9 +29,9 @@ from automl.plugins import registry as load_registry
 from automl.preprocess import encode_folds
 from automl.protocol import (
     Description,
+    Judge,
     Open,
     RefitResult,
-    Report,
     Request,
     Trial,
     TrialResult,
@@ -125,12 +125,12 @@ def device_in_words(requested: str) -> str:
     return f"{requested if index else 'cuda'} ({torch.cuda.get_device_name(index)})"
 
 
-def epoch_reporter(report: Report, direction: str) -> Callable[[int, float], None]:
+def epoch_reporter(judge: Judge, direction: str) -> Callable[[int, float], None]:
     """What a deep learner calls after each epoch: losses fall as models improve, so the study's
     direction decides the sign a pruner sees; a pruner's verdict stops the trial."""
 
     def on_epoch(epoch: int, loss: float) -> None:
-        if report(epoch, -loss if direction == "maximize" else loss):
+        if judge(epoch, -loss if direction == "maximize" else loss):
             raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
     return on_epoch
@@ -144,13 +144,13 @@ class Fitter:
         self.problem: Problem | None = None
 
     def handle(
-        self, request: Request, report: Report | None = None
+        self, request: Request, judge: Judge | None = None
     ) -> Description | TrialResult | RefitResult:
         """Answer one request that crossed from the study (see automl.protocol)."""
         if isinstance(request, Open):
             return self.open(request.experiment)
         if isinstance(request, Trial):
-            return self.trial(request.number, request.params, report)
+            return self.trial(request.number, request.params, judge)
         return self.refit(request.params)
 
     def open(self, exp: Experiment) -> Description:
@@ -168,14 +168,14 @@ class Fitter:
         )
 
     def trial(
-        self, number: int, params: Mapping[str, Any], report: Report | None = None
+        self, number: int, params: Mapping[str, Any], judge: Judge | None = None
     ) -> TrialResult:
         """Fit and score every fold; return the mean score and the mean times per fold."""
         problem = self._opened()
         folds, metric = problem.prepared.folds, problem.metric
         context = replace(problem.context, started=time.monotonic(), trial=number)
-        if report is not None and len(folds) == 1:  # holdout: a pruner judges epochs
-            context = replace(context, report=epoch_reporter(report, metric.direction))
+        if judge is not None and len(folds) == 1:  # holdout: a pruner judges epochs
+            context = replace(context, report=epoch_reporter(judge, metric.direction))
         scores: list[float] = []
         fit_time = predict_time = 0.0
         for step, fold in enumerate(folds):
@@ -188,8 +188,8 @@ class Fitter:
             scores.append(outcome.score)
             fit_time += outcome.fit_time
             predict_time += outcome.predict_time
-            if report is not None and len(folds) > 1:  # with CV, a pruner judges folds
-                if report(step, float(np.mean(scores))):
+            if judge is not None and len(folds) > 1:  # with CV, a pruner judges folds
+                if judge(step, float(np.mean(scores))):
                     raise optuna.TrialPruned(f"pruned after fold {step}")
         return TrialResult(
             score=float(np.mean(scores)),

@@ -37,12 +37,12 @@ from automl.plugins import registry as load_registry
 from automl.protocol import (
     Description,
     Done,
+    Judge,
     Kind,
     Open,
     Refit,
     RefitResult,
     RemoteError,
-    Report,
     Request,
     Runner,
     Step,
@@ -55,7 +55,7 @@ from automl.registry import Registry
 if TYPE_CHECKING:
     from automl.experiment import Experiment
 
-POLL = 0.05  # seconds between checks on a working worker
+WATCH_INTERVAL = 0.05  # seconds between checks on a working worker (limits, death)
 _STOPS = {signal.SIGINT, signal.SIGTERM}
 ISOLATION = ("subprocess", "inprocess")
 
@@ -76,9 +76,9 @@ class InProcess:
         return self.fitter.open(experiment)
 
     def trial(
-        self, number: int, params: Mapping[str, Any], report: Report | None = None
+        self, number: int, params: Mapping[str, Any], judge: Judge | None = None
     ) -> TrialResult:
-        return self.fitter.trial(number, params, report)
+        return self.fitter.trial(number, params, judge)
 
     def refit(self, params: Mapping[str, Any]) -> RefitResult:
         return self.fitter.refit(params)
@@ -110,7 +110,7 @@ def serve(conn: Any) -> None:
     fitter = Fitter()
     load_registry()  # import the plugins now, while the harness is still busy composing its config
 
-    def report(step: int, value: float) -> bool:
+    def judge(step: int, value: float) -> bool:
         conn.send(Step(step, value))
         return bool(conn.recv())
 
@@ -120,7 +120,7 @@ def serve(conn: Any) -> None:
         except (EOFError, OSError):
             return
         try:
-            answer: Done | RemoteError = Done(fitter.handle(request, report))
+            answer: Done | RemoteError = Done(fitter.handle(request, judge))
         except BaseException as error:
             answer = RemoteError.of(error)
             if answer.kind is Kind.FAILED and _exhausted(error):
@@ -230,14 +230,14 @@ class Worker:
         return self._call(Open(experiment))
 
     def trial(
-        self, number: int, params: Mapping[str, Any], report: Report | None = None
+        self, number: int, params: Mapping[str, Any], judge: Judge | None = None
     ) -> TrialResult:
-        return self._call(Trial(number, params), report)
+        return self._call(Trial(number, params), judge)
 
     def refit(self, params: Mapping[str, Any]) -> RefitResult:
         return self._call(Refit(params))
 
-    def _call(self, request: Request, report: Report | None = None) -> Any:
+    def _call(self, request: Request, judge: Judge | None = None) -> Any:
         opening = isinstance(request, Open)  # loading data has no limit: it may be a download
         if self._process is not None and not self._process.is_alive():
             self._kill()  # it died between requests (the OOM killer picks big idle processes too)
@@ -245,7 +245,7 @@ class Worker:
             self._opened = request
         elif self._process is None and self._opened is not None:
             self._exchange(self._opened, None, limited=False)  # a fresh worker needs the study
-        return self._exchange(request, report, limited=not opening)
+        return self._exchange(request, judge, limited=not opening)
 
     def close(self) -> None:
         if self._process is not None:
@@ -268,17 +268,17 @@ class Worker:
         process.join()
         self._conn.close()
 
-    def _exchange(self, request: Request, report: Report | None, limited: bool) -> Any:
+    def _exchange(self, request: Request, judge: Judge | None, limited: bool) -> Any:
         if self._process is None:
             self._start()
         started = time.monotonic()
         try:
             self._conn.send(request)
             while True:
-                if self._conn.poll(POLL):
+                if self._conn.poll(WATCH_INTERVAL):
                     message = self._receive()
                     if isinstance(message, Step):
-                        stop = bool(report(message.step, message.value)) if report else False
+                        stop = bool(judge(message.step, message.value)) if judge else False
                         self._conn.send(stop)
                         continue
                     if isinstance(message, Done):

@@ -22,8 +22,9 @@ from automl.space import SearchSpace
 if TYPE_CHECKING:
     from automl.experiment import Experiment
 
-# What a fit calls with (step, running score); True means the pruner stops the trial.
-Report = Callable[[int, float], bool]
+# What a fit calls with (step, running score): the pruner's verdict, True to stop the trial. (A
+# learner's own per-epoch callback is FitContext.report; this one answers it.)
+Judge = Callable[[int, float], bool]
 
 
 class TrialFailed(Exception):
@@ -67,7 +68,7 @@ class Runner(Protocol):
     def open(self, experiment: Experiment) -> Description: ...
 
     def trial(
-        self, number: int, params: Mapping[str, Any], report: Report | None = None
+        self, number: int, params: Mapping[str, Any], judge: Judge | None = None
     ) -> TrialResult: ...
 
     def refit(self, params: Mapping[str, Any]) -> RefitResult: ...

@@ -104,6 +104,8 @@ class Model:
     preprocessing: str = "onehot"  # onehot, ordinal or native: see automl.preprocess
     max_rows: int | None = None  # training rows beyond which the learner does not scale
     description: str = ""
+    # Whether ``automl`` without ``model=...`` compares it (the built-in classical learners do).
+    in_default_comparison: bool = False
 
     def initial_params(self) -> dict[str, Any]:
         """Every hyperparameter with its starting setting: the default, or ``search``."""
@@ -197,6 +199,10 @@ class Registry:
 
     def models(self) -> list[Model]:
         return list(self._items["model"].values())
+
+    def default_comparison(self) -> list[str]:
+        """The models ``automl`` compares when none is named, in the order they registered."""
+        return [m.name for m in self.models() if m.in_default_comparison]
 
     def metrics(self) -> list[Metric]:
         return list(self._items["metric"].values())

@@ -28,14 +28,10 @@ JOURNAL_SUFFIXES = (".journal", ".log")
 _PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*\\?://[^\s/@:]*\\?:)[^\s/]+(?=@)", re.IGNORECASE)
 
 
-def redact_text(text: str) -> str:
-    """``text`` with the password of every URL in it replaced: for log lines and saved configs."""
+def redact(text: str) -> str:
+    """``text`` (a URL, a log line, a saved config) with the password of every URL in it replaced,
+    safe for logs, files and leaderboards."""
     return _PASSWORD.sub(lambda m: m["head"] + "***", text)
-
-
-def redact(url: str) -> str:
-    """The URL with any password replaced, safe for logs and leaderboards."""
-    return redact_text(url)
 
 
 def default_url(output_dir: str | Path) -> str:

@@ -106,7 +106,7 @@ class _Surplus(Exception):
 
 def _objective(run_fit: Runner, space: SearchSpace, budget: int) -> Any:
     def objective(trial: optuna.Trial) -> float:
-        def report(step: int, value: float) -> bool:
+        def judge(step: int, value: float) -> bool:
             trial.report(value, step)
             return trial.should_prune()
 
@@ -115,7 +115,7 @@ def _objective(run_fit: Runner, space: SearchSpace, budget: int) -> Any:
             raise _Surplus(f"trial {trial.number}: the budget of {budget} trials is taken")
         try:
             params = space.suggest(trial)
-            outcome = run_fit.trial(trial.number, params, report)
+            outcome = run_fit.trial(trial.number, params, judge)
         except optuna.TrialPruned:
             raise
         except KeyboardInterrupt:
@@ -188,7 +188,7 @@ def _provenance(exp: Experiment) -> dict[str, Any]:
 
 
 # How often a worker that waits for the study's last trials looks again, seconds.
-POLL = 1.0
+WAITING_RECHECK = 1.0
 
 
 def _search_on(
@@ -213,7 +213,7 @@ def _search_on(
         if not waiting:
             log.info("%s: waiting for %d trial(s) of other workers", study.study_name, len(running))
             waiting = True
-        time.sleep(POLL)
+        time.sleep(WAITING_RECHECK)
 
 
 def run(exp: Experiment, registry: Registry | None = None) -> Summary:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import yaml
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
@@ -84,11 +83,13 @@ def test_values_are_type_checked(compose_with) -> None:
         compose_with("search.n_trials=abc")
 
 
-def test_the_default_sweep_covers_every_classical_model() -> None:
+def test_the_default_sweep_covers_every_classical_model(registry) -> None:
     from automl_classical import MODELS
 
-    config = yaml.safe_load((ROOT / "conf" / "config.yaml").read_text())
-    swept = config["hydra"]["sweeper"]["params"]["model"]
+    config.store(registry)
+    with initialize_config_module(config_module="automl.conf", version_base="1.3"):
+        cfg = compose(config_name="config", return_hydra_config=True)
+    swept = cfg.hydra.sweeper.params.model  # from the registry: the models that say so
     assert sorted(swept.split(",")) == sorted(m.name for m in MODELS)
 
 

@@ -143,8 +143,45 @@ FOREST_SPACE = {
 
 MODELS = (
     Model(
+        "dummy",
+        build_dummy,
+        in_default_comparison=True,  # `automl` without model=... compares it
+        defaults={"strategy": "auto"},
+        domains={
+            "strategy": OneOf(
+                "auto", "prior", "most_frequent", "stratified", "uniform", "mean", "median"
+            )
+        },  # fmt: skip
+        description="baseline: class priors (classification) or the mean (regression)",
+    ),
+    Model(
+        "linear",
+        build_linear,
+        in_default_comparison=True,  # `automl` without model=... compares it
+        space={"C": Float(1e-4, 1e4, log=True), "scaler": Categorical(SCALERS)},
+        defaults={"scaler": "standard", "max_iter": 1000},
+        domains={"C": POSITIVE, "max_iter": COUNT},
+        description="logistic regression, or ridge (alpha = 1/C) for regression",
+    ),
+    Model(
+        "knn",
+        build_knn,
+        in_default_comparison=True,  # `automl` without model=... compares it
+        space={
+            "n_neighbors": Int(1, 50, log=True),
+            "weights": Categorical(("uniform", "distance")),
+            "p": Categorical((1, 2)),
+            "scaler": Categorical(SCALERS),
+        },
+        defaults={"scaler": "standard"},
+        domains={"n_neighbors": COUNT, "p": POSITIVE},
+        max_rows=200_000,  # every prediction scans the training rows
+        description="k-nearest neighbours behind a scaler",
+    ),
+    Model(
         "svm",
         build_svm,
+        in_default_comparison=True,  # `automl` without model=... compares it
         space={
             "kernel": Categorical(("linear", "rbf")),
             "C": Float(1e-3, 1e3, log=True),
@@ -161,30 +198,9 @@ MODELS = (
         description="support vector machine (SVC/SVR), linear or RBF kernel, behind a scaler",
     ),
     Model(
-        "linear",
-        build_linear,
-        space={"C": Float(1e-4, 1e4, log=True), "scaler": Categorical(SCALERS)},
-        defaults={"scaler": "standard", "max_iter": 1000},
-        domains={"C": POSITIVE, "max_iter": COUNT},
-        description="logistic regression, or ridge (alpha = 1/C) for regression",
-    ),
-    Model(
-        "knn",
-        build_knn,
-        space={
-            "n_neighbors": Int(1, 50, log=True),
-            "weights": Categorical(("uniform", "distance")),
-            "p": Categorical((1, 2)),
-            "scaler": Categorical(SCALERS),
-        },
-        defaults={"scaler": "standard"},
-        domains={"n_neighbors": COUNT, "p": POSITIVE},
-        max_rows=200_000,  # every prediction scans the training rows
-        description="k-nearest neighbours behind a scaler",
-    ),
-    Model(
         "decision_tree",
         build_decision_tree,
+        in_default_comparison=True,  # `automl` without model=... compares it
         space={
             # entropy is the information-gain criterion
             "criterion": Categorical(("gini", "entropy"), when=CLASSIFY),
@@ -199,6 +215,7 @@ MODELS = (
     Model(
         "random_forest",
         build_random_forest,
+        in_default_comparison=True,  # `automl` without model=... compares it
         space=FOREST_SPACE,
         defaults={"n_estimators": 200},
         domains=FOREST_DOMAINS,
@@ -208,6 +225,7 @@ MODELS = (
     Model(
         "extra_trees",
         build_extra_trees,
+        in_default_comparison=True,  # `automl` without model=... compares it
         space=FOREST_SPACE,
         defaults={"n_estimators": 200},
         domains=FOREST_DOMAINS,
@@ -217,6 +235,7 @@ MODELS = (
     Model(
         "lightgbm",
         build_lightgbm,
+        in_default_comparison=True,  # `automl` without model=... compares it
         space={
             "n_estimators": Int(50, 2000, log=True),
             "learning_rate": Float(0.01, 0.3, log=True),
@@ -244,16 +263,5 @@ MODELS = (
         },
         preprocessing="native",
         description="LightGBM gradient-boosted trees",
-    ),
-    Model(
-        "dummy",
-        build_dummy,
-        defaults={"strategy": "auto"},
-        domains={
-            "strategy": OneOf(
-                "auto", "prior", "most_frequent", "stratified", "uniform", "mean", "median"
-            )
-        },  # fmt: skip
-        description="baseline: class priors (classification) or the mean (regression)",
     ),
 )

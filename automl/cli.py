@@ -29,6 +29,7 @@ from omegaconf import DictConfig
 from automl import config, isolation, leaderboard, preflight
 from automl.errors import NotApplicable, UserError, choose
 from automl.plugins import registry
+from automl.publish import publish, summary
 from automl.registry import Registry
 from automl.storage import default_url, open_storage, redact
 from automl.study import run
@@ -173,12 +174,9 @@ class WriteLeaderboards(Callback):
         errors = [r["error"] for r in records if "error" in r]
         if studies:
             url = cfg.storage or default_url(cfg.output_dir)
-            boards = leaderboard.rank(leaderboard.rows(open_storage(url), studies))
-            paths = leaderboard.write(boards, cfg.leaderboard.dir, redact(url))
-            if cfg.leaderboard.show:
-                for (dataset, metric), board in boards.items():
-                    print(f"\n{dataset} · {metric}\n{leaderboard.render(board)}")
-            print(f"\nleaderboards: {', '.join(str(p) for p in paths if p.suffix == '.md')}")
+            frame = leaderboard.rows(open_storage(url), studies)
+            paths = publish(frame, cfg.leaderboard.dir, redact(url), printed=cfg.leaderboard.show)
+            print(summary(paths))
         skipped = [r["skipped"] for r in records if "skipped" in r]
         if skipped:
             print(f"{len(skipped)} of {len(records)} jobs skipped (the model does not apply):")

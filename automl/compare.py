@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.stats import friedmanchisquare, studentized_range
+
+from automl.leaderboard import stamp
 
 BASELINE = "dummy"
 BOOTSTRAP = 1000
@@ -217,7 +218,7 @@ def write(frame: pd.DataFrame, folder: str | Path, source: str) -> list[Path]:
     board = aggregate(frame)
     board.to_csv(folder / "comparison.csv", index=False)
     names = ", ".join(sorted(frame["dataset"].unique()))
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = stamp()
     text = (
         f"# Across datasets: {names}\n\n"
         "Test scores from the storage, averaged over seeds per (dataset, model). Elo: a "
@@ -226,7 +227,7 @@ def write(frame: pd.DataFrame, folder: str | Path, source: str) -> list[Path]:
         "normalised: 0 at the baseline, 1 at the best model of each dataset. Intervals: "
         f"{CONFIDENCE:.0%} bootstrap over datasets ({BOOTSTRAP} resamples). A model missing "
         "from a dataset (not applicable there) is left out of that dataset's comparisons.\n\n"
-        f"{render(board)}\n\nBuilt {when} from `{source}` by `automl-leaderboard`.\n"
+        f"{render(board)}\n\nBuilt {when} from `{source}`.\n"
     )
     (folder / "comparison.md").write_text(text)
     return [*paths, folder / "comparison.csv", folder / "comparison.md"]

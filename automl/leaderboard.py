@@ -103,6 +103,11 @@ def rank(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
     return boards
 
 
+def stamp() -> str:
+    """When a file was built, as every written view says it."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _short_params(text: str) -> str:
     """Parameters with floats to 4 significant digits, for reading (the CSV keeps them whole)."""
     params = json.loads(text)
@@ -119,7 +124,7 @@ def _markdown(board: pd.DataFrame, dataset: str, metric: str, source: str) -> st
     for column in ("fit_time", "predict_time"):
         table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
     table["best_params"] = table["best_params"].map(_short_params)
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = stamp()
     return (
         f"# {dataset}: {metric} ({direction} is better)\n\n"
         f"Ranked by test score. `*` marks the harness's pick, the best validation score: selection "

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from automl import compare, leaderboard
+from automl import leaderboard
 from automl.errors import UserError
+from automl.publish import publish, summary
 from automl.storage import DEFAULT_FILE, JOURNAL_SUFFIXES, open_storage, redact
 
 
@@ -24,13 +25,7 @@ def rebuild(
     if frame.empty:
         wanted = f" for dataset {', '.join(datasets)}" if datasets else ""
         raise UserError(f"storage {redact(url)} holds no automl studies{wanted}")
-    boards = leaderboard.rank(frame)
-    if show:
-        for (dataset, metric), board in boards.items():
-            print(f"\n{dataset} · {metric}\n{leaderboard.render(board)}")
-    return leaderboard.write(boards, folder, redact(url)) + compare.write(
-        frame, folder, redact(url)
-    )
+    return publish(frame, folder, redact(url), printed=show)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -54,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as error:
         print(f"automl-leaderboard: error: {error}", file=sys.stderr)
         sys.exit(2)
-    print(f"\nleaderboards: {', '.join(str(p) for p in paths if p.suffix == '.md')}")
+    print(summary(paths))
 
 
 if __name__ == "__main__":

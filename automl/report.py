@@ -17,7 +17,6 @@ import html
 import json
 import re
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import optuna
@@ -118,12 +117,6 @@ def _rerun(board: pd.DataFrame) -> str:
     return "".join(items)
 
 
-BOARD_COLUMNS = [
-    "rank", "pick", "model", "test_score", "val_score", "fit_time", "predict_time", "trials",
-    "failed", "pruned", "seed", "best_params", "error",
-]  # fmt: skip
-
-
 def build(url: str, folder: str | Path, datasets: list[str] | None = None) -> list[Path]:
     """Write ``report.html`` (self-contained), ``report.md`` and ``img/``; return the paths."""
     storage = open_storage(url)
@@ -135,7 +128,7 @@ def build(url: str, folder: str | Path, datasets: list[str] | None = None) -> li
     folder = Path(folder)
     (folder / "img").mkdir(parents=True, exist_ok=True)
     source = redact(url)
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = leaderboard.stamp()
     boards = leaderboard.rank(frame)
     images: dict[str, bytes] = {}
     html_parts = [
@@ -160,7 +153,7 @@ def build(url: str, folder: str | Path, datasets: list[str] | None = None) -> li
     for (dataset, metric), board in boards.items():
         maximize = board["direction"].iloc[0] == "maximize"
         title = f"{dataset} · {metric} ({'higher' if maximize else 'lower'} is better)"
-        shown = board[BOARD_COLUMNS]
+        shown = board[leaderboard.COLUMNS]
         html_parts.append(f"<h2>{html.escape(title)}</h2>" + _table(shown, f"board-{dataset}"))
         html_parts.append(_rerun(board))
         md_parts.append(f"## {title}\n\n{shown.to_markdown(index=False)}\n")

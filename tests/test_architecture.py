@@ -15,7 +15,7 @@ from automl.study import _digest
 from tests.conftest import ROOT
 
 CORE = ROOT / "automl"
-VIEWS = ("leaderboard", "compare", "report", "figures", "rebuild", "records")
+VIEWS = ("leaderboard", "compare", "report", "figures", "rebuild", "records", "publish")
 FITTING = {"study", "isolation", "fitting", "evaluate", "preprocess"}
 FITTING_LIBRARIES = {"sklearn", "torch", "lightgbm"}
 

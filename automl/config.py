@@ -1,4 +1,4 @@
-"""The config schema, and config nodes generated from what plugins register.
+"""Config nodes generated from what plugins register, beside the schema (automl/schema.py).
 
 Every registered model becomes a choice ``model=<name>`` whose ``params`` list each hyperparameter
 (its fixed value, or ``search``) and whose ``space`` lists each range, so any of them can be changed
@@ -8,75 +8,17 @@ plugin's own declaration is the single source of truth; nothing about a model is
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, OmegaConf
+from omegaconf import OmegaConf
 
 from automl.data import SplitConfig
 from automl.experiment import Experiment
 from automl.registry import Registry
+from automl.schema import Schema
 from automl.space import to_config
 from automl.storage import default_url, redact
-
-
-@dataclass
-class SearchSchema:
-    n_trials: int = 20  # trials per study, counting those a previous run left in the storage
-    timeout: float | None = None  # seconds of search per study, summed over runs; null: no limit
-
-
-@dataclass
-class TrialSchema:
-    isolation: str = "subprocess"  # subprocess: fits run in a watched worker; inprocess: no limits
-    timeout: float | None = 3600.0  # hard wall-clock limit per trial and for the refit, seconds
-    memory: float | None = (
-        None  # MiB the worker process may use (its data included); null: no limit
-    )
-    heartbeat: int | None = 60  # seconds between heartbeats of a running trial, database storages
-
-
-@dataclass
-class SplitSchema:
-    test_size: float = 0.2  # share held out for testing when the dataset has no test split
-    stratify: bool = True  # stratify classification splits by class
-
-
-@dataclass
-class ValidationSchema:
-    method: str = "holdout"  # holdout or cv
-    size: float = 0.2  # holdout: share of the development rows used for validation
-    folds: int = 5  # cv: number of folds
-
-
-@dataclass
-class LeaderboardSchema:
-    dir: str = "leaderboards"  # where the CSV and Markdown leaderboards go
-    show: bool = True  # print them in the terminal
-
-
-@dataclass
-class Schema:
-    dataset: Any = MISSING
-    model: Any = MISSING
-    search: SearchSchema = field(default_factory=SearchSchema)
-    trial: TrialSchema = field(default_factory=TrialSchema)
-    sampler: Any = MISSING
-    pruner: Any = MISSING
-    validation: ValidationSchema = field(default_factory=ValidationSchema)
-    split: SplitSchema = field(default_factory=SplitSchema)
-    leaderboard: LeaderboardSchema = field(default_factory=LeaderboardSchema)
-    seed: int = 0
-    metric: str = "auto"
-    output_dir: str = "results"
-    storage: str | None = None
-    threads: int = 0
-    device: str = "auto"
-    progress: bool = True
-    skip_inapplicable: bool = False
-    data_dir: str | None = None
-    worker: int = 0  # jobs equal but for this are workers of one study: sweep worker=0,1,2,3
 
 
 def store(registry: Registry) -> None:

@@ -19,17 +19,18 @@ from sklearn.preprocessing import LabelEncoder
 
 from automl.errors import NotApplicable, UserError
 from automl.registry import MODALITIES, Data
+from automl.schema import Schema, SplitSchema, ValidationSchema
 from automl.task import Task, infer_task
 
 
 @dataclass(frozen=True)
 class SplitConfig:
-    test_size: float = 0.2
-    stratify: bool = True
+    test_size: float = SplitSchema.test_size
+    stratify: bool = SplitSchema.stratify
     validation: Literal["holdout", "cv"] = "holdout"
-    validation_size: float = 0.2  # holdout: share of the development rows used for validation
-    folds: int = 5  # cv: number of folds
-    seed: int = 0
+    validation_size: float = ValidationSchema.size  # holdout: share of the development rows
+    folds: int = ValidationSchema.folds  # cv: number of folds
+    seed: int = Schema.seed
 
 
 @dataclass(frozen=True)

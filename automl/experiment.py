@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from automl.data import SplitConfig
+from automl.schema import Schema, SearchSchema, TrialSchema
 
 PROBLEM, BUDGET, EXECUTION = "problem", "budget", "execution"
 
@@ -35,25 +36,28 @@ class Experiment:
     space: Mapping[str, Mapping[str, Any]] = _part(PROBLEM, default_factory=dict)
     metric: str = _part(PROBLEM, default="auto")
     split: SplitConfig = _part(PROBLEM, default=SplitConfig())
-    seed: int = _part(PROBLEM, default=0)
-    n_trials: int = _part(BUDGET, default=20)
+    seed: int = _part(PROBLEM, default=Schema.seed)
+    n_trials: int = _part(BUDGET, default=SearchSchema.n_trials)
+    # Three defaults differ from the command's on purpose, for a study run from Python: no time
+    # budget, no pruner and fits in this process (no worker to spawn, and a registry built in code
+    # works), so that a script or a test gets exactly the trials it asks for.
     timeout: float | None = _part(BUDGET, default=None)  # seconds of search, over all runs
-    threads: int = _part(EXECUTION, default=0)
-    device: str = _part(EXECUTION, default="auto")
+    threads: int = _part(EXECUTION, default=Schema.threads)
+    device: str = _part(EXECUTION, default=Schema.device)
     sampler: Mapping[str, Any] = _part(
         PROBLEM, default_factory=lambda: {"_target_": "optuna.samplers.TPESampler"}
     )
     pruner: Mapping[str, Any] = _part(
         PROBLEM, default_factory=lambda: {"_target_": "optuna.pruners.NopPruner"}
     )
-    progress: bool = _part(EXECUTION, default=True)
+    progress: bool = _part(EXECUTION, default=Schema.progress)
     # Where fits run (automl.isolation) and their hard limits.
     isolation: str = _part(EXECUTION, default="inprocess")  # the command's default: subprocess
-    trial_timeout: float | None = _part(EXECUTION, default=None)  # s per trial and refit
-    memory: float | None = _part(EXECUTION, default=None)  # MiB the worker process may hold
+    trial_timeout: float | None = _part(EXECUTION, default=TrialSchema.timeout)  # s, worker only
+    memory: float | None = _part(EXECUTION, default=TrialSchema.memory)  # MiB, worker only
     # Seconds between a running trial's heartbeats in a database storage; a trial silent for twice
     # this long (its worker's machine died) is failed and runs again. None: no heartbeats.
-    heartbeat: int | None = _part(EXECUTION, default=60)
+    heartbeat: int | None = _part(EXECUTION, default=TrialSchema.heartbeat)
     # How the run was asked for, recorded with the study so that one command re-runs it.
     command: str | None = _part(EXECUTION, default=None)
     resolved: Mapping[str, Any] | None = _part(EXECUTION, default=None)

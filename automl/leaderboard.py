@@ -18,7 +18,16 @@ from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
 from automl import __version__
-from automl.records import ERROR, PROBLEM, RESULT, RUN, counted
+from automl.records import (
+    ERROR,
+    PROBLEM,
+    RESULT,
+    RUN,
+    ProblemRecord,
+    ResultRecord,
+    RunRecord,
+    counted,
+)
 
 COLUMNS = [
     "rank", "pick", "model", "test_score", "val_score", "fit_time", "predict_time",
@@ -33,42 +42,49 @@ def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataF
     wanted = None if studies is None else set(studies)
     records = []
     for study in storage.get_all_studies():
-        info = study.user_attrs.get(PROBLEM)
-        if info is None or (wanted is not None and study.study_name not in wanted):
+        if PROBLEM not in study.user_attrs or (
+            wanted is not None and study.study_name not in wanted
+        ):
             continue
+        info = ProblemRecord.read(study.user_attrs[PROBLEM])
         trials = storage.get_all_trials(
             storage.get_study_id_from_name(study.study_name), deepcopy=False
         )
         trials = counted(trials)  # interrupted ones run again; surplus ones never ran
         states = [t.state for t in trials]
-        result = study.user_attrs.get(RESULT, {})
-        made = study.user_attrs.get(RUN, {})
+        stored = study.user_attrs.get(RESULT)
+        result = None if stored is None else ResultRecord.read(stored)
+        made = RunRecord.read(study.user_attrs.get(RUN, {}))
         errors = [t.user_attrs[ERROR] for t in trials if ERROR in t.user_attrs]
         complete = states.count(TrialState.COMPLETE)
         ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
-        error = result.get(ERROR) or (errors[-1] if errors and not complete else "")
-        if complete and not result:
+        error = (result and result.error) or (errors[-1] if errors and not complete else "")
+        if complete and result is None:
             error = "search interrupted before the refit: run the command again to finish"
+
+        def number(value: float | None) -> float:
+            return math.nan if value is None else value
+
         records.append(
             {
-                "dataset": info["dataset"],
-                "metric": info["metric"],
-                "direction": info["direction"],
-                "model": info["model"],
-                "test_score": result.get("test_score", math.nan),
-                "val_score": result.get("val_score", math.nan),
-                "fit_time": result.get("fit_time", math.nan),
-                "predict_time": result.get("predict_time", math.nan),
+                "dataset": info.dataset,
+                "metric": info.metric,
+                "direction": info.direction,
+                "model": info.model,
+                "test_score": number(result and result.test_score),
+                "val_score": number(result and result.val_score),
+                "fit_time": number(result and result.fit_time),
+                "predict_time": number(result and result.predict_time),
                 "trials": complete,
                 "failed": states.count(TrialState.FAIL),
                 "pruned": states.count(TrialState.PRUNED),
-                "best_params": json.dumps(result.get("params", {}), sort_keys=True),
-                "seed": info["seed"],
+                "best_params": json.dumps(result.params if result else {}, sort_keys=True),
+                "seed": info.seed,
                 "error": error,
-                "device": result.get("device", ""),  # where the final model was fitted
-                "versions": ", ".join(f"{k} {v}" for k, v in made.get("versions", {}).items()),
-                "command": made.get("command") or "",
-                "config": json.dumps(made.get("config", {}), sort_keys=True, default=str),
+                "device": (result and result.device) or "",  # where the final model was fitted
+                "versions": ", ".join(f"{k} {v}" for k, v in made.versions.items()),
+                "command": made.command or "",
+                "config": json.dumps(made.config, sort_keys=True, default=str),
                 "study": study.study_name,
                 "updated": max(ends) if ends else None,
             }

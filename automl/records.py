@@ -4,9 +4,9 @@ The storage is the system of record; the harness writes these user attributes an
 (leaderboards, comparisons, reports) read them, so this module imports nothing of the harness and
 nothing that fits models.
 
-Study attributes: ``PROBLEM`` (what the study is: dataset, model, metric, task, config; written once),
-``RESULT`` (the refit of the best trial: its parameters, scores and times) and ``RUN`` (how the latest
-run was made: command, resolved config, versions).
+Study attributes, each read and written as a typed record: ``PROBLEM`` (:class:`ProblemRecord`:
+what the study is, written once), ``RESULT`` (:class:`ResultRecord`: the refit of the best trial)
+and ``RUN`` (:class:`RunRecord`: how the latest run was made).
 
 Trial attributes: ``ERROR`` (why it failed), ``FIT_TIME`` and ``PREDICT_TIME`` (seconds per fold),
 ``PID`` (the process that fitted it), ``OWNER`` (the process that runs it, for crash recovery),
@@ -16,7 +16,9 @@ again) and ``SURPLUS`` (asked beyond the budget by a race of workers; nothing wa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from optuna.trial import FrozenTrial
 
@@ -32,6 +34,58 @@ OWNER = "owner"
 INTERRUPTED = "interrupted"
 RETRY_OF = "retry_of"
 SURPLUS = "surplus"
+
+
+class _Record:
+    """A study attribute as a typed value: ``stored()`` is the dict written (unset fields left
+    out, as earlier versions wrote it), ``read()`` takes one back, ignoring keys it does not know."""
+
+    def stored(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}  # type: ignore[call-overload]
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> Any:
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in stored.items() if k in known})
+
+
+@dataclass(frozen=True)
+class ProblemRecord(_Record):
+    """What a study is (``PROBLEM``), written once when it is created."""
+
+    dataset: str
+    model: str
+    seed: int
+    metric: str
+    direction: str  # maximize or minimize
+    task: str | None = None
+    version: str | None = None  # of the harness that created it
+    config: Mapping[str, Any] = field(default_factory=dict)  # the identity, and the data's digest
+    fixed: Mapping[str, Any] = field(default_factory=dict)  # the fixed hyperparameters
+
+
+@dataclass(frozen=True)
+class ResultRecord(_Record):
+    """The refit of a study's best trial (``RESULT``): its scores and times, or why it failed."""
+
+    best_trial: int | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    val_score: float | None = None
+    test_score: float | None = None
+    fit_time: float | None = None
+    predict_time: float | None = None
+    device: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord(_Record):
+    """How a study's latest run was made (``RUN``): enough to make it again."""
+
+    command: str | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)  # the resolved config, masked
+    versions: Mapping[str, str] = field(default_factory=dict)
+    isolation: str | None = None
 
 
 def interrupted(trial: FrozenTrial) -> bool:

@@ -36,6 +36,9 @@ from automl.records import (
     RESULT,
     RUN,
     SURPLUS,
+    ProblemRecord,
+    ResultRecord,
+    RunRecord,
     counted,
 )
 from automl.recovery import recover, retry_stale, surplus
@@ -140,7 +143,7 @@ def _duration(trial: optuna.trial.FrozenTrial) -> float:
     return (trial.datetime_complete - trial.datetime_start).total_seconds()
 
 
-def _refit(study: optuna.Study, run_fit: Runner, space: SearchSpace) -> dict[str, Any] | None:
+def _refit(study: optuna.Study, run_fit: Runner, space: SearchSpace) -> ResultRecord | None:
     """Fit the best configuration on train+validation and score it once on the test split."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
@@ -148,43 +151,43 @@ def _refit(study: optuna.Study, run_fit: Runner, space: SearchSpace) -> dict[str
     best = study.best_trial
     previous = study.user_attrs.get(RESULT)
     if previous and previous.get("best_trial") == best.number and ERROR not in previous:
-        return previous  # already refit for this best trial: nothing to redo
+        return ResultRecord.read(previous)  # already refit for this best trial: nothing to redo
     params = space.complete(best.params)
-    result: dict[str, Any] = {"best_trial": best.number, "params": params, "val_score": best.value}
     try:
-        result.update(asdict(run_fit.refit(params)))
+        refit = run_fit.refit(params)
+        result = ResultRecord(best.number, params, best.value, **asdict(refit))
     except KeyboardInterrupt:
         raise
     except Exception as error:
-        result[ERROR] = _reason(error)
-        log.warning("refit of %s failed: %s", study.study_name, result[ERROR])
-    study.set_user_attr(RESULT, result)
+        result = ResultRecord(best.number, params, best.value, error=_reason(error))
+        log.warning("refit of %s failed: %s", study.study_name, result.error)
+    study.set_user_attr(RESULT, result.stored())
     return result
 
 
-def _describe(exp: Experiment, desc: Description) -> dict[str, Any]:
+def _describe(exp: Experiment, desc: Description) -> ProblemRecord:
     """The study's problem, stored once when the study is created."""
-    return {
-        "dataset": desc.dataset,
-        "model": exp.model,
-        "seed": exp.seed,
-        "metric": desc.metric,
-        "direction": desc.direction,
-        "task": desc.task,
-        "version": __version__,
-        "config": {**exp.identity(), "data": desc.fingerprint},
-        "fixed": dict(desc.space.fixed),
-    }
+    return ProblemRecord(
+        dataset=desc.dataset,
+        model=exp.model,
+        seed=exp.seed,
+        metric=desc.metric,
+        direction=desc.direction,
+        task=desc.task,
+        version=__version__,
+        config={**exp.identity(), "data": desc.fingerprint},
+        fixed=dict(desc.space.fixed),
+    )
 
 
-def _provenance(exp: Experiment) -> dict[str, Any]:
+def _provenance(exp: Experiment) -> RunRecord:
     """How the latest run of a study was made: enough to make it again."""
-    return {
-        "command": exp.command,
-        "config": dict(exp.resolved or {}),
-        "versions": versions(),
-        "isolation": exp.isolation,
-    }
+    return RunRecord(
+        command=exp.command,
+        config=dict(exp.resolved or {}),
+        versions=versions(),
+        isolation=exp.isolation,
+    )
 
 
 # How often a worker that waits for the study's last trials looks again, seconds.
@@ -239,8 +242,8 @@ def _run(exp: Experiment, registry: Registry | None) -> Summary:
         load_if_exists=True,
     )
     if ATTR not in study.user_attrs:
-        study.set_user_attr(ATTR, _describe(exp, desc))
-    study.set_user_attr(RUN, _provenance(exp))
+        study.set_user_attr(ATTR, _describe(exp, desc).stored())
+    study.set_user_attr(RUN, _provenance(exp).stored())
     n_trials, study.sampler = samplers.for_study(desc.space, exp)
     objective = _objective(run_fit, desc.space, n_trials)
     progress = Progress(label=f"{desc.dataset} · {exp.model}", total=n_trials, enabled=exp.progress)
@@ -250,7 +253,7 @@ def _run(exp: Experiment, registry: Registry | None) -> Summary:
                 study.optimize(objective, n_trials=1, catch=(Exception,))
         finally:
             progress.close()
-        result = _refit(study, run_fit, desc.space) or {}
+        result = _refit(study, run_fit, desc.space)
     except KeyboardInterrupt:
         raise Interrupted(name) from None
     trials = counted(study.get_trials(deepcopy=False))
@@ -262,7 +265,7 @@ def _run(exp: Experiment, registry: Registry | None) -> Summary:
         metric=desc.metric,
         complete=sum(t.state == TrialState.COMPLETE for t in trials),
         failed=sum(t.state == TrialState.FAIL for t in trials),
-        val_score=result.get("val_score"),
-        test_score=result.get("test_score"),
+        val_score=None if result is None else result.val_score,
+        test_score=None if result is None else result.test_score,
         failure=_failure(trials),
     )

@@ -28,7 +28,7 @@ from omegaconf import DictConfig
 
 from automl import config, isolation, leaderboard, preflight
 from automl.errors import NotApplicable, UserError, choose
-from automl.plugins import registry
+from automl.plugins import load_registry
 from automl.publish import publish, summary
 from automl.registry import Registry
 from automl.storage import default_url, open_storage, redact
@@ -250,7 +250,7 @@ def main() -> None:
         isolation.prestart()  # the default; its imports overlap the plugins' and Hydra's start-up
     flags = get_args_parser().parse_args(sys.argv[1:])
     try:
-        known = registry()
+        known = load_registry()
         check_names(sys.argv[1:], known)
         config.store(known)
         if _checks_jobs(flags):

@@ -25,7 +25,7 @@ import optuna
 from automl.data import Prepared, SplitConfig, for_model, prepare
 from automl.errors import NotApplicable
 from automl.evaluate import fit_and_score
-from automl.plugins import registry as load_registry
+from automl.plugins import load_registry
 from automl.preprocess import encode_folds
 from automl.protocol import (
     Description,
@@ -49,8 +49,9 @@ class NonFiniteScore(ValueError):
 
 
 @dataclass
-class Problem:
-    """The resolved pieces of an experiment, checked before any trial runs."""
+class Resolved:
+    """An experiment resolved where its fits run: its data prepared, its model, metric, search space
+    and fit context, all checked before any trial runs."""
 
     prepared: Prepared
     model: Model
@@ -80,7 +81,7 @@ def prepared(spec: Dataset, options: Mapping[str, Any], split: SplitConfig) -> P
     return _PREPARED[key]
 
 
-def resolve_problem(exp: Experiment, registry: Registry) -> Problem:
+def resolve_experiment(exp: Experiment, registry: Registry) -> Resolved:
     """Load and split the data, pick the metric, check that the model applies, build its space."""
     spec = registry.dataset(exp.dataset)
     options = dict(exp.dataset_options)
@@ -109,7 +110,7 @@ def resolve_problem(exp: Experiment, registry: Registry) -> Problem:
         n_classes=data.n_classes,
         needs_proba=metric.needs == "proba",
     )
-    return Problem(data, model, metric, space, context)
+    return Resolved(data, model, metric, space, context)
 
 
 def device_in_words(requested: str) -> str:
@@ -141,7 +142,7 @@ class Fitter:
 
     def __init__(self, registry: Registry | None = None) -> None:
         self._registry = registry
-        self.problem: Problem | None = None
+        self.resolved: Resolved | None = None
 
     def handle(
         self, request: Request, judge: Judge | None = None
@@ -155,15 +156,15 @@ class Fitter:
 
     def open(self, exp: Experiment) -> Description:
         registry = self._registry or load_registry()
-        self.problem = problem = resolve_problem(exp, registry)
-        p = problem.prepared
+        self.resolved = resolved = resolve_experiment(exp, registry)
+        p = resolved.prepared
         return Description(
             dataset=p.name,
             fingerprint=p.fingerprint,
             task=p.task.value,
-            metric=problem.metric.name,
-            direction=problem.metric.direction,
-            space=problem.space,
+            metric=resolved.metric.name,
+            direction=resolved.metric.direction,
+            space=resolved.space,
             folds=len(p.folds),
         )
 
@@ -171,16 +172,16 @@ class Fitter:
         self, number: int, params: Mapping[str, Any], judge: Judge | None = None
     ) -> TrialResult:
         """Fit and score every fold; return the mean score and the mean times per fold."""
-        problem = self._opened()
-        folds, metric = problem.prepared.folds, problem.metric
-        context = replace(problem.context, started=time.monotonic(), trial=number)
+        resolved = self._opened()
+        folds, metric = resolved.prepared.folds, resolved.metric
+        context = replace(resolved.context, started=time.monotonic(), trial=number)
         if judge is not None and len(folds) == 1:  # holdout: a pruner judges epochs
             context = replace(context, report=epoch_reporter(judge, metric.direction))
         scores: list[float] = []
         fit_time = predict_time = 0.0
         for step, fold in enumerate(folds):
             outcome = fit_and_score(
-                problem.model, params, context, metric,
+                resolved.model, params, context, metric,
                 fold.X_train, fold.y_train, fold.X_valid, fold.y_valid,
             )  # fmt: skip
             if not math.isfinite(outcome.score):
@@ -201,25 +202,25 @@ class Fitter:
     def refit(self, params: Mapping[str, Any]) -> RefitResult:
         """Fit ``params`` on train+validation behind the model's preprocessing (so that the final
         model predicts on raw rows) and score it once on the test split."""
-        problem = self._opened()
-        p = problem.prepared
-        context = replace(problem.context, started=time.monotonic())  # the refit's own time limit
+        resolved = self._opened()
+        p = resolved.prepared
+        context = replace(resolved.context, started=time.monotonic())  # the refit's own time limit
         outcome = fit_and_score(
-            problem.model, params, context, problem.metric, p.X_dev, p.y_dev, p.X_test, p.y_test,
+            resolved.model, params, context, resolved.metric, p.X_dev, p.y_dev, p.X_test, p.y_test,
             preprocess=True,
         )  # fmt: skip
         if not math.isfinite(outcome.score):
             raise NonFiniteScore(
-                f"metric {problem.metric.name} gave {outcome.score} on the test split"
+                f"metric {resolved.metric.name} gave {outcome.score} on the test split"
             )
         return RefitResult(
             test_score=outcome.score,
             fit_time=outcome.fit_time,
             predict_time=outcome.predict_time,
-            device=device_in_words(problem.context.device),
+            device=device_in_words(resolved.context.device),
         )
 
-    def _opened(self) -> Problem:
-        if self.problem is None:
+    def _opened(self) -> Resolved:
+        if self.resolved is None:
             raise RuntimeError("a trial was requested before its study was opened")
-        return self.problem
+        return self.resolved

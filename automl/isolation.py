@@ -33,7 +33,7 @@ import optuna
 
 from automl.errors import UserError
 from automl.fitting import Fitter
-from automl.plugins import registry as load_registry
+from automl.plugins import load_registry
 from automl.protocol import (
     Description,
     Done,

@@ -69,7 +69,7 @@ def packages(pm: pluggy.PluginManager) -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def registry() -> Registry:
+def load_registry() -> Registry:
     """The registry of everything the installed plugins provide, built once per process."""
     pm = plugin_manager()
     return collect(pm, packages(pm))

@@ -21,7 +21,7 @@ from pathlib import Path
 import automl_datasets.uci as uci
 import optuna
 
-from automl.plugins import registry
+from automl.plugins import load_registry
 from automl.storage import open_storage
 from automl.study import Experiment, run
 
@@ -46,7 +46,7 @@ def main() -> None:
         loads.append(time.perf_counter() - start)
         return data
 
-    spec = registry().dataset("kddcup99")
+    spec = load_registry().dataset("kddcup99")
     object.__setattr__(spec, "load", counted)
     rows = []
     with tempfile.TemporaryDirectory() as folder:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from automl.plugins import registry as load_registry
+from automl.plugins import load_registry
 from automl.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]

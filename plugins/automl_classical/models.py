@@ -141,6 +141,21 @@ FOREST_SPACE = {
     "max_features": Float(0.05, 1.0),
 }
 
+
+def _forest(name: str, build: Any, description: str) -> Model:
+    """A forest of trees: random forest and extra trees differ only in how they build one."""
+    return Model(
+        name,
+        build,
+        in_default_comparison=True,  # `automl` without model=... compares it
+        space=FOREST_SPACE,
+        defaults={"n_estimators": 200},
+        domains=FOREST_DOMAINS,
+        preprocessing="ordinal",
+        description=description,
+    )
+
+
 MODELS = (
     Model(
         "dummy",
@@ -212,26 +227,8 @@ MODELS = (
         preprocessing="ordinal",
         description="CART decision tree",
     ),
-    Model(
-        "random_forest",
-        build_random_forest,
-        in_default_comparison=True,  # `automl` without model=... compares it
-        space=FOREST_SPACE,
-        defaults={"n_estimators": 200},
-        domains=FOREST_DOMAINS,
-        preprocessing="ordinal",
-        description="random forest",
-    ),
-    Model(
-        "extra_trees",
-        build_extra_trees,
-        in_default_comparison=True,  # `automl` without model=... compares it
-        space=FOREST_SPACE,
-        defaults={"n_estimators": 200},
-        domains=FOREST_DOMAINS,
-        preprocessing="ordinal",
-        description="extremely randomised trees",
-    ),
+    _forest("random_forest", build_random_forest, "random forest"),
+    _forest("extra_trees", build_extra_trees, "extremely randomised trees"),
     Model(
         "lightgbm",
         build_lightgbm,

@@ -114,11 +114,18 @@ def _study(tmp: Path) -> optuna.Study:
     return optuna.load_study(study_name=name, storage=storage)
 
 
+def _as_in_a_terminal() -> None:
+    """A command typed in a terminal takes Ctrl-C. One started in the background by a shell
+    without job control (``pytest &`` in a script) inherits SIGINT ignored, and so would the
+    command under test: give it the default, as a terminal would."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_and_stop_in_trial_3(tmp: Path, how: signal.Signals) -> subprocess.Popen:
     env = {**os.environ, **PLUGIN}
     process = subprocess.Popen(
         _cli(tmp, *SLOW_TRIAL), cwd=tmp, env=env, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_in_a_terminal,
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

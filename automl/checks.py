@@ -25,6 +25,8 @@ from automl.space import SEARCH, Categorical, resolve
 
 # The numeric settings and what each accepts: (dotted key, domain, None allowed).
 POSITIVE = Interval(0, low_open=True)
+# The shortest budget: the command's own start (imports, the worker, loading) takes about 5 s.
+MIN_BUDGET = 10
 NUMBERS: tuple[tuple[str, Domain, bool], ...] = (
     ("search.n_trials", Interval(1, integer=True), False),
     ("search.timeout", POSITIVE, True),
@@ -37,9 +39,10 @@ NUMBERS: tuple[tuple[str, Domain, bool], ...] = (
     ("trial.timeout", POSITIVE, True),
     ("trial.memory", POSITIVE, True),
     ("trial.heartbeat", Interval(1, integer=True), True),
+    ("budget", Interval(MIN_BUDGET), True),
 )
 CHOICES = {
-    "validation.method": ("holdout", "cv"),
+    "validation.method": ("holdout", "cv", "auto"),
     "trial.isolation": ("subprocess", "inprocess"),
 }
 
@@ -116,6 +119,18 @@ def check_model(config: Mapping[str, Any], registry: Registry) -> None:
                 )
 
 
+def check_budget(config: Mapping[str, Any], registry: Registry) -> None:
+    """Budget mode: fits must run in the worker, the only place a fit can be stopped at its cap,
+    and every learner named must exist."""
+    if config["trial"]["isolation"] != "subprocess":
+        raise UserError(
+            "budget=... stops a fit that runs past the time left, which only the worker can do: "
+            "drop trial.isolation=inprocess (accepted with a budget: trial.isolation=subprocess)"
+        )
+    for name in config["learners"] or []:
+        registry.model(str(name))
+
+
 def check_job(config: Mapping[str, Any], registry: Registry) -> None:
     """Every setting of one job's resolved config (the plain values, without ``hydra``)."""
     check_numbers(config)
@@ -126,6 +141,8 @@ def check_job(config: Mapping[str, Any], registry: Registry) -> None:
         raise choose("metric", str(metric), ["auto", *registry.names("metric")])
     devices.check(str(config["device"]))
     check_model(config, registry)
+    if config["budget"] is not None:
+        check_budget(config, registry)
     check_folder("output_dir", str(config["output_dir"]))
     check_folder("leaderboard.dir", str(config["leaderboard"]["dir"]))
     if config["storage"] is not None:

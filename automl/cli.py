@@ -13,6 +13,7 @@ import logging
 import shlex
 import signal
 import sys
+import time
 import traceback
 from dataclasses import asdict
 from pathlib import Path
@@ -26,21 +27,27 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from automl import config, isolation, leaderboard, preflight
+from automl import budget, config, isolation, leaderboard, preflight, sweep
 from automl.errors import NotApplicable, UserError, choose
 from automl.plugins import load_registry
 from automl.publish import publish, summary
 from automl.registry import Registry
 from automl.storage import default_url, open_storage, redact
-from automl.study import run
+from automl.study import Summary, run
 
 log = logging.getLogger("automl")
 RESULT_FILE = "result.json"
+# When the budget of the next budget-mode job began: the first counts from the process's start (its
+# imports and checks are part of "the whole command"); each later one from its own start.
+_CLOCK: list[float] = []
 
 
-def _command() -> str:
-    """The command line that runs this job again on its own (passwords masked)."""
+def _command(budgeted: bool = False) -> str:
+    """The command line that runs this job again on its own (passwords masked). A budget-mode
+    job's ``model=`` is only the sweep's placeholder (its learners are ``learners=``): left out."""
     overrides = HydraConfig.get().overrides.task
+    if budgeted:
+        overrides = [o for o in overrides if not o.startswith("model=")]
     return redact(" ".join(["automl", *(shlex.quote(o) for o in overrides)]))
 
 
@@ -49,7 +56,10 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     out = Path(HydraConfig.get().runtime.output_dir)
     try:
-        summary = run(config.experiment(cfg, _command()))
+        if cfg.budget is not None:
+            record = _compare(cfg)
+        else:
+            record = _studied(run(config.experiment(cfg, _command())))
     except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: keep what finished, then stop the sweep
         _interrupted(cfg, out, getattr(stop, "study", None))
     except NotApplicable as error:
@@ -66,19 +76,54 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
         message = f"unexpected {type(error).__name__}: {error} (traceback in {out}/traceback.txt)"
         print(f"automl: error: {message}", file=sys.stderr, flush=True)
         record = {"error": message}
-    else:
-        record = asdict(summary)
-        if summary.failure:  # a systematic mistake must not pass for a result
-            record["error"] = f"{summary.dataset} · {summary.model}: {summary.failure}"
-            print(f"automl: error: {record['error']}", file=sys.stderr, flush=True)
-        test = "-" if summary.test_score is None else f"{summary.test_score:.4f}"
-        val = "-" if summary.val_score is None else f"{summary.val_score:.4f}"
-        log.info(
-            "%s · %s · seed %s: %d trials (%d failed), validation %s %s, test %s",
-            summary.dataset, summary.model, summary.seed, summary.complete, summary.failed,
-            summary.metric, val, test,
-        )  # fmt: skip
     (out / RESULT_FILE).write_text(json.dumps(record, indent=1))
+    return record
+
+
+def _logged(summary: Summary) -> None:
+    test = "-" if summary.test_score is None else f"{summary.test_score:.4f}"
+    val = "-" if summary.val_score is None else f"{summary.val_score:.4f}"
+    log.info(
+        "%s · %s · seed %s: %d trials (%d failed), validation %s %s, test %s",
+        summary.dataset, summary.model, summary.seed, summary.complete, summary.failed,
+        summary.metric, val, test,
+    )  # fmt: skip
+
+
+def _studied(summary: Summary) -> dict[str, Any]:
+    """The record of one study's job."""
+    record = asdict(summary)
+    if summary.failure:  # a systematic mistake must not pass for a result
+        record["error"] = f"{summary.dataset} · {summary.model}: {summary.failure}"
+        print(f"automl: error: {record['error']}", file=sys.stderr, flush=True)
+    _logged(summary)
+    return record
+
+
+def _compare(cfg: DictConfig) -> dict[str, Any]:
+    """A budget-mode job: every learner of the dataset within ``budget`` seconds."""
+    started = _CLOCK.pop() if _CLOCK else time.monotonic()
+    exps = config.experiments(cfg, load_registry(), _command(budgeted=True))
+    comparison = budget.run(exps, float(cfg.budget), started)
+    for each in comparison.summaries:
+        _logged(each)
+    record: dict[str, Any] = {"studies": comparison.studies, "used": round(comparison.used, 2)}
+    if comparison.not_applicable:
+        record["not_applicable"] = comparison.not_applicable
+    # A learner that only failed, for a reason of its own, is a mistake to report; one that the
+    # budget stopped is not. With no learner's result at all, the comparison failed.
+    failed = [
+        f"{s.dataset} · {s.model}: {s.failure}"
+        for s in comparison.summaries
+        if s.failure and "stopped by the budget" not in s.failure
+    ]
+    if not any(s.complete for s in comparison.summaries):
+        failed = failed or ["no learner completed a trial within the budget"]
+    if failed:
+        record["error"] = "; ".join(failed)
+        for line in failed:
+            print(f"automl: error: {line}", file=sys.stderr, flush=True)
+    log.info("budget %g s: %.1f s used", cfg.budget, comparison.used)
     return record
 
 
@@ -171,6 +216,7 @@ class WriteLeaderboards(Callback):
     def _write(self, cfg: DictConfig, files: list[Path]) -> int:
         records = [json.loads(f.read_text()) for f in files if f.is_file()]
         studies = [r["study"] for r in records if "study" in r]
+        studies += [s for r in records for s in r.get("studies", [])]
         errors = [r["error"] for r in records if "error" in r]
         if studies:
             url = cfg.storage or default_url(cfg.output_dir)
@@ -178,6 +224,7 @@ class WriteLeaderboards(Callback):
             paths = publish(frame, cfg.leaderboard.dir, redact(url), printed=cfg.leaderboard.show)
             print(summary(paths))
         skipped = [r["skipped"] for r in records if "skipped" in r]
+        skipped += [s for r in records for s in r.get("not_applicable", [])]
         if skipped:
             print(f"{len(skipped)} of {len(records)} jobs skipped (the model does not apply):")
             for reason in skipped:
@@ -246,12 +293,14 @@ def _checks_jobs(flags: Any) -> bool:
 def main() -> None:
     """Entry point: load plugins, offer their models and datasets to Hydra, check every job's
     settings, then run the app."""
+    _CLOCK.append(budget.process_started())
     if "trial.isolation=inprocess" not in sys.argv:
         isolation.prestart()  # the default; its imports overlap the plugins' and Hydra's start-up
-    flags = get_args_parser().parse_args(sys.argv[1:])
     try:
         known = load_registry()
         check_names(sys.argv[1:], known)
+        sys.argv[1:] = sweep.arguments(sys.argv[1:], known)  # budget mode: one job per dataset
+        flags = get_args_parser().parse_args(sys.argv[1:])
         config.store(known)
         if _checks_jobs(flags):
             preflight.check(flags.overrides, known, multirun=flags.multirun and not flags.run)

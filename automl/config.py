@@ -8,6 +8,8 @@ plugin's own declaration is the single source of truth; nothing about a model is
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -81,3 +83,27 @@ def experiment(cfg: Any, command: str | None = None) -> Experiment:
         command=command,
         resolved={**c, "storage": redact(c["storage"]) if c["storage"] else None},
     )
+
+
+def experiments(cfg: Any, registry: Registry, command: str | None = None) -> list[Experiment]:
+    """Budget mode: one experiment per learner of the job (``learners``, or the default
+    comparison), each with the model's own parameters and space, as ``model=<name>`` gives them,
+    keeping the predictions an ensemble needs."""
+    base = experiment(cfg, command)
+    names = list(cfg.learners or registry.default_comparison() or registry.names("model"))
+    out = []
+    for name in names:
+        model = registry.model(name)
+        out.append(
+            replace(
+                base,
+                model=name,
+                params=model.initial_params(),
+                space={k: to_config(p) for k, p in model.space.items()},
+                split=replace(base.split, budget=cfg.budget),
+                timeout=None,  # the budget ends the search
+                keep_predictions=True,
+                artifacts=str(Path(cfg.output_dir) / "artifacts"),
+            )
+        )
+    return out

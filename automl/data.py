@@ -22,15 +22,44 @@ from automl.registry import MODALITIES, Data
 from automl.schema import Schema, SplitSchema, ValidationSchema
 from automl.task import Task, infer_task
 
+# validation=auto chooses cross-validation for small data and a holdout split for large, by FLAML's
+# rule (flaml/automl: CV_HOLDOUT_THRESHOLD, SMALL_LARGE_THRES): k-fold when the development rows are
+# fewer than 100,000 and rows × features / 0.9 is below 10 million cells per hour of budget, so that
+# a 60 s budget cross-validates up to about 150,000 cells (1,700 rows × 20 columns, say) and holds
+# out above. The evidence: on a 1,700-row dataset a 20% holdout picked a decision tree that LightGBM
+# beat by 4 points on test (issue 15); FLAML's rule is the one its authors measured across OpenML.
+AUTO_CV_ROWS = 100_000
+AUTO_CV_CELLS_PER_HOUR = 10_000_000
+
 
 @dataclass(frozen=True)
 class SplitConfig:
     test_size: float = SplitSchema.test_size
     stratify: bool = SplitSchema.stratify
-    validation: Literal["holdout", "cv"] = "holdout"
+    validation: Literal["holdout", "cv", "auto"] = "holdout"
     validation_size: float = ValidationSchema.size  # holdout: share of the development rows
     folds: int = ValidationSchema.folds  # cv: number of folds
     seed: int = Schema.seed
+    # validation=auto: the seconds of the budget it serves (None: an hour). Not part of the
+    # problem: the method it chooses is (see ``chosen``), so a larger budget extends the study.
+    budget: float | None = field(default=None, metadata={"identity": False})
+
+    def chosen(self, rows: int, features: int) -> SplitConfig:
+        """This config with ``validation=auto`` resolved for data of this shape."""
+        if self.validation != "auto":
+            return self
+        hours = (3600.0 if self.budget is None else self.budget) / 3600.0
+        small = rows < AUTO_CV_ROWS and rows * features / 0.9 < AUTO_CV_CELLS_PER_HOUR * hours
+        return replace(self, validation="cv" if small else "holdout", budget=None)
+
+    def describe(self, auto: bool = False) -> str:
+        """How it validates, in words."""
+        text = (
+            f"{self.folds}-fold cross-validation"
+            if self.validation == "cv"
+            else f"holdout of {self.validation_size:g} of the development rows"
+        )
+        return f"{text} (validation=auto)" if auto else text
 
 
 @dataclass(frozen=True)
@@ -55,6 +84,8 @@ class Prepared:
     classes: np.ndarray | None
     fingerprint: str = ""
     modality: str = "tabular"
+    split: SplitConfig = SplitConfig()  # as applied: validation=auto resolved
+    validation: str = ""  # how it validates, in words
     # Folds after each preprocessing family, fitted once per fold and shared by all trials.
     encoded: dict[str, tuple[Fold, ...]] = field(default_factory=dict, compare=False)
 
@@ -139,9 +170,16 @@ def _holdout(
         raise UserError(f"{what} of {len(y)} rows: {error}") from None
 
 
+def _features(X: Any) -> int:
+    shape = np.shape(X)
+    return int(np.prod(shape[1:])) if len(shape) > 1 else 1
+
+
 def _folds(X: Any, y: np.ndarray, task: Task, cfg: SplitConfig) -> tuple[Fold, ...]:
     if cfg.validation not in ("holdout", "cv"):
-        raise UserError(f"unknown validation method '{cfg.validation}'; available: cv, holdout")
+        raise UserError(
+            f"unknown validation method '{cfg.validation}'; available: auto, cv, holdout"
+        )
     if cfg.validation == "cv" and cfg.folds < 2:
         raise UserError(f"validation.folds must be at least 2, got {cfg.folds}")
     parts = 2 if cfg.validation == "holdout" else cfg.folds
@@ -177,6 +215,7 @@ def prepare(data: Data, name: str, cfg: SplitConfig) -> Prepared:
         X_dev, y_dev = data.X, y
         X_test, y_test = data.X_test, _target(data.y_test, f"{name} test split")
     y_dev, y_test, classes = _encode(task, y_dev, y_test)
+    chosen = cfg.chosen(len(y_dev), _features(X_dev))
     return Prepared(
         name=data.name or name,
         task=task,
@@ -184,10 +223,12 @@ def prepare(data: Data, name: str, cfg: SplitConfig) -> Prepared:
         y_dev=y_dev,
         X_test=X_test,
         y_test=y_test,
-        folds=_folds(X_dev, y_dev, task, cfg),
+        folds=_folds(X_dev, y_dev, task, chosen),
         classes=classes,
         fingerprint=fingerprint(data),
         modality=data.modality,
+        split=chosen,
+        validation=chosen.describe(auto=cfg.validation == "auto"),
     )
 
 

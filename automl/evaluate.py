@@ -20,6 +20,34 @@ class Outcome:
     fit_time: float
     predict_time: float
     estimator: Any
+    prediction: Any = None  # what the metric scored
+
+
+def probabilities(estimator: Any, X: Any, n_classes: int) -> np.ndarray:
+    """A samples × classes probability matrix whose columns follow the encoded labels 0..n-1, even
+    when a training fold lacked a class."""
+    proba = np.asarray(estimator.predict_proba(X))
+    classes = np.asarray(getattr(estimator, "classes_", np.arange(proba.shape[1])))
+    if proba.shape[1] == n_classes and np.array_equal(classes, np.arange(n_classes)):
+        return proba
+    full = np.zeros((proba.shape[0], n_classes))
+    full[:, classes.astype(int)] = proba
+    return full
+
+
+def blendable(
+    estimator: Any, X: Any, outcome: Outcome, metric: Metric, n_classes: int | None
+) -> Any:
+    """Predictions that an ensemble can average, as float32: class probabilities (or, from a
+    learner without them, its labels one-hot) for classification, values for regression."""
+    if n_classes is None:
+        return np.asarray(outcome.prediction, dtype=np.float32)
+    if metric.needs == "proba":
+        return np.asarray(outcome.prediction, dtype=np.float32)
+    if hasattr(estimator, "predict_proba"):
+        return probabilities(estimator, X, n_classes).astype(np.float32)
+    labels = np.asarray(outcome.prediction).astype(int)
+    return np.eye(n_classes, dtype=np.float32)[labels]
 
 
 def predict(estimator: Any, X: Any, metric: Metric, n_classes: int | None) -> np.ndarray:
@@ -34,14 +62,8 @@ def predict(estimator: Any, X: Any, metric: Metric, n_classes: int | None) -> np
             f"metric '{metric.name}' needs class probabilities, "
             f"which {type(estimator).__name__} does not give"
         )
-    proba = np.asarray(estimator.predict_proba(X))
-    classes = np.asarray(getattr(estimator, "classes_", np.arange(proba.shape[1])))
     assert n_classes is not None
-    if proba.shape[1] == n_classes and np.array_equal(classes, np.arange(n_classes)):
-        return proba
-    full = np.zeros((proba.shape[0], n_classes))
-    full[:, classes.astype(int)] = proba
-    return full
+    return probabilities(estimator, X, n_classes)
 
 
 def fit_and_score(
@@ -70,4 +92,4 @@ def fit_and_score(
     predicted = time.perf_counter()
     extra = {"n_classes": context.n_classes} if metric.per_class else {}
     score = float(metric.score(y_eval, prediction, **extra))
-    return Outcome(score, fitted - start, predicted - fitted, estimator)
+    return Outcome(score, fitted - start, predicted - fitted, estimator, prediction)

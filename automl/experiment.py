@@ -61,6 +61,11 @@ class Experiment:
     # How the run was asked for, recorded with the study so that one command re-runs it.
     command: str | None = _part(EXECUTION, default=None)
     resolved: Mapping[str, Any] | None = _part(EXECUTION, default=None)
+    # Keep every completed trial's validation predictions and the refit's test predictions (for
+    # an ensemble): returned by the fits, stored beside the storage by the study.
+    keep_predictions: bool = _part(EXECUTION, default=False)
+    # The folder those predictions go to (an Optuna artifact store); None: output_dir's.
+    artifacts: str | None = _part(EXECUTION, default=None)
 
     def identity(self) -> dict[str, Any]:
         """What defines the problem: equal identities resume the same study."""
@@ -76,5 +81,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dict(value.__dict__)
+        return {  # fields marked identity=False (a setting that only chooses another) stay out
+            f.name: getattr(value, f.name)
+            for f in dataclasses.fields(value)
+            if f.metadata.get("identity", True)
+        }
     return value

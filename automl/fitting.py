@@ -22,12 +22,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import optuna
 
+from automl import ensemble
 from automl.data import Prepared, SplitConfig, for_model, prepare
 from automl.errors import NotApplicable
-from automl.evaluate import fit_and_score
+from automl.evaluate import blendable, fit_and_score
 from automl.plugins import load_registry
 from automl.preprocess import encode_folds
 from automl.protocol import (
+    Blend,
+    BlendResult,
     Description,
     Judge,
     Open,
@@ -58,6 +61,7 @@ class Resolved:
     metric: Metric
     space: SearchSpace
     context: FitContext
+    keep_predictions: bool = False
 
 
 _PREPARED: OrderedDict[tuple[Any, ...], Prepared] = OrderedDict()
@@ -110,7 +114,7 @@ def resolve_experiment(exp: Experiment, registry: Registry) -> Resolved:
         n_classes=data.n_classes,
         needs_proba=metric.needs == "proba",
     )
-    return Resolved(data, model, metric, space, context)
+    return Resolved(data, model, metric, space, context, exp.keep_predictions)
 
 
 def device_in_words(requested: str) -> str:
@@ -146,12 +150,14 @@ class Fitter:
 
     def handle(
         self, request: Request, judge: Judge | None = None
-    ) -> Description | TrialResult | RefitResult:
+    ) -> Description | TrialResult | RefitResult | BlendResult:
         """Answer one request that crossed from the study (see automl.protocol)."""
         if isinstance(request, Open):
             return self.open(request.experiment)
         if isinstance(request, Trial):
             return self.trial(request.number, request.params, judge)
+        if isinstance(request, Blend):
+            return self.blend(request.members, request.size)
         return self.refit(request.params)
 
     def open(self, exp: Experiment) -> Description:
@@ -166,6 +172,10 @@ class Fitter:
             direction=resolved.metric.direction,
             space=resolved.space,
             folds=len(p.folds),
+            validation=p.validation,
+            method=p.split.validation,
+            rows=len(p.y_dev),
+            portfolio=resolved.model.portfolio,
         )
 
     def trial(
@@ -178,6 +188,7 @@ class Fitter:
         if judge is not None and len(folds) == 1:  # holdout: a pruner judges epochs
             context = replace(context, report=epoch_reporter(judge, metric.direction))
         scores: list[float] = []
+        kept: list[np.ndarray] = []
         fit_time = predict_time = 0.0
         for step, fold in enumerate(folds):
             outcome = fit_and_score(
@@ -187,6 +198,9 @@ class Fitter:
             if not math.isfinite(outcome.score):
                 raise NonFiniteScore(f"metric {metric.name} gave {outcome.score} on fold {step}")
             scores.append(outcome.score)
+            if resolved.keep_predictions:
+                kept.append(blendable(outcome.estimator, fold.X_valid, outcome, metric,
+                                      resolved.context.n_classes))  # fmt: skip
             fit_time += outcome.fit_time
             predict_time += outcome.predict_time
             if judge is not None and len(folds) > 1:  # with CV, a pruner judges folds
@@ -197,6 +211,7 @@ class Fitter:
             fit_time=fit_time / len(folds),
             predict_time=predict_time / len(folds),
             pid=os.getpid(),
+            predictions=np.concatenate(kept) if kept else None,
         )
 
     def refit(self, params: Mapping[str, Any]) -> RefitResult:
@@ -218,7 +233,34 @@ class Fitter:
             fit_time=outcome.fit_time,
             predict_time=outcome.predict_time,
             device=device_in_words(resolved.context.device),
+            predictions=blendable(outcome.estimator, p.X_test, outcome, resolved.metric,
+                                  resolved.context.n_classes)
+            if resolved.keep_predictions else None,
+        )  # fmt: skip
+
+    def blend(self, members: tuple[tuple[Any, Any], ...], size: int) -> BlendResult:
+        """Greedy ensemble selection over the members' validation predictions, scored as a trial
+        is (the mean over folds), then the chosen blend of their test predictions scored once."""
+        resolved = self._opened()
+        p, metric, n_classes = resolved.prepared, resolved.metric, resolved.context.n_classes
+        bounds = np.cumsum([0, *(len(f.y_valid) for f in p.folds)])
+        y_valid = np.concatenate([f.y_valid for f in p.folds])
+        extra = {"n_classes": n_classes} if metric.per_class else {}
+
+        def scored(y: np.ndarray, blended: np.ndarray) -> float:
+            shown = blended.argmax(axis=1) if metric.needs == "label" and n_classes else blended
+            return float(metric.score(y, shown, **extra))
+
+        def validation(blended: np.ndarray) -> float:
+            return float(np.mean([
+                scored(y_valid[a:b], blended[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]))  # fmt: skip
+
+        chosen = ensemble.select(
+            [m[0] for m in members], validation, metric.direction == "maximize", size
         )
+        test = scored(p.y_test, ensemble.blend([m[1] for m in members], chosen.weights))
+        return BlendResult(chosen.weights, chosen.score, chosen.member_scores, test)
 
     def _opened(self) -> Resolved:
         if self.resolved is None:

@@ -35,6 +35,8 @@ from automl.errors import UserError
 from automl.fitting import Fitter
 from automl.plugins import load_registry
 from automl.protocol import (
+    Blend,
+    BlendResult,
     Description,
     Done,
     Judge,
@@ -46,6 +48,7 @@ from automl.protocol import (
     Request,
     Runner,
     Step,
+    StoppedByBudget,
     Trial,
     TrialFailed,
     TrialResult,
@@ -76,12 +79,19 @@ class InProcess:
         return self.fitter.open(experiment)
 
     def trial(
-        self, number: int, params: Mapping[str, Any], judge: Judge | None = None
+        self,
+        number: int,
+        params: Mapping[str, Any],
+        judge: Judge | None = None,
+        cap: float | None = None,
     ) -> TrialResult:
-        return self.fitter.trial(number, params, judge)
+        return self.fitter.trial(number, params, judge)  # no fit here can be stopped: cap unused
 
-    def refit(self, params: Mapping[str, Any]) -> RefitResult:
+    def refit(self, params: Mapping[str, Any], cap: float | None = None) -> RefitResult:
         return self.fitter.refit(params)
+
+    def blend(self, members: tuple[tuple[Any, Any], ...], size: int) -> BlendResult:
+        return self.fitter.blend(members, size)
 
 
 def _die_with_parent() -> None:
@@ -230,14 +240,21 @@ class Worker:
         return self._call(Open(experiment))
 
     def trial(
-        self, number: int, params: Mapping[str, Any], judge: Judge | None = None
+        self,
+        number: int,
+        params: Mapping[str, Any],
+        judge: Judge | None = None,
+        cap: float | None = None,
     ) -> TrialResult:
-        return self._call(Trial(number, params), judge)
+        return self._call(Trial(number, params), judge, cap)
 
-    def refit(self, params: Mapping[str, Any]) -> RefitResult:
-        return self._call(Refit(params))
+    def refit(self, params: Mapping[str, Any], cap: float | None = None) -> RefitResult:
+        return self._call(Refit(params), cap=cap)
 
-    def _call(self, request: Request, judge: Judge | None = None) -> Any:
+    def blend(self, members: tuple[tuple[Any, Any], ...], size: int) -> BlendResult:
+        return self._call(Blend(members, size))
+
+    def _call(self, request: Request, judge: Judge | None = None, cap: float | None = None) -> Any:
         opening = isinstance(request, Open)  # loading data has no limit: it may be a download
         if self._process is not None and not self._process.is_alive():
             self._kill()  # it died between requests (the OOM killer picks big idle processes too)
@@ -245,7 +262,7 @@ class Worker:
             self._opened = request
         elif self._process is None and self._opened is not None:
             self._exchange(self._opened, None, limited=False)  # a fresh worker needs the study
-        return self._exchange(request, judge, limited=not opening)
+        return self._exchange(request, judge, limited=not opening, cap=cap)
 
     def close(self) -> None:
         if self._process is not None:
@@ -268,7 +285,9 @@ class Worker:
         process.join()
         self._conn.close()
 
-    def _exchange(self, request: Request, judge: Judge | None, limited: bool) -> Any:
+    def _exchange(
+        self, request: Request, judge: Judge | None, limited: bool, cap: float | None = None
+    ) -> Any:
         if self._process is None:
             self._start()
         started = time.monotonic()
@@ -293,8 +312,8 @@ class Worker:
                     self._kill()
                     raise TrialFailed(reason)
                 if limited:
-                    self._check_limits(started)
-        except (TrialFailed, optuna.TrialPruned, UserError):
+                    self._check_limits(started, cap)
+        except (TrialFailed, optuna.TrialPruned, UserError):  # StoppedByBudget is a TrialFailed
             raise
         except BaseException:  # Ctrl-C, or a broken pipe: the worker's state is unknown
             if self._process is not None:
@@ -310,9 +329,16 @@ class Worker:
             self._kill()
             raise TrialFailed(reason) from None
 
-    def _check_limits(self, started: float) -> None:
+    def _check_limits(self, started: float, cap: float | None = None) -> None:
         timeout, memory = self.limits.timeout, self.limits.memory
-        if timeout is not None and time.monotonic() - started > timeout:
+        ran = time.monotonic() - started
+        if cap is not None and (timeout is None or cap < timeout) and ran > cap:
+            self._kill()
+            raise StoppedByBudget(
+                f"stopped by the budget: still running after {ran:.1f} s, "
+                f"the {cap:.1f} s that the budget had left"
+            )
+        if timeout is not None and ran > timeout:
             self._kill()
             raise TrialFailed(
                 f"still running after the hard limit trial.timeout={timeout:g} s: killed"

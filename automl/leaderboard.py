@@ -19,7 +19,10 @@ from optuna.trial import TrialState
 
 from automl import __version__
 from automl.records import (
+    ALLOCATION,
+    ENSEMBLE,
     ERROR,
+    LEARNER,
     PROBLEM,
     RESULT,
     RUN,
@@ -31,10 +34,13 @@ from automl.records import (
 
 COLUMNS = [
     "rank", "pick", "model", "test_score", "val_score", "fit_time", "predict_time",
-    "trials", "failed", "pruned", "best_params", "seed", "error",
+    "trials", "failed", "pruned", "search_time", "best_params", "seed", "error",
 ]  # fmt: skip
 # Where each row came from, in the CSV (the Markdown lists them under the table).
 PROVENANCE = ["device", "versions", "command", "config"]
+# How each row was made, in the CSV (the Markdown says it under the table): a learner's or the
+# ensemble's row, its validation, and for an ensemble how its budget was shared.
+MAKING = ["kind", "validation", "allocation"]
 
 
 def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataFrame:
@@ -59,6 +65,8 @@ def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataF
         complete = states.count(TrialState.COMPLETE)
         ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
         error = (result and result.error) or (errors[-1] if errors and not complete else "")
+        finished = [t for t in trials if t.datetime_start and t.datetime_complete]
+        searched = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in finished)
         if complete and result is None:
             error = "search interrupted before the refit: run the command again to finish"
 
@@ -78,6 +86,7 @@ def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataF
                 "trials": complete,
                 "failed": states.count(TrialState.FAIL),
                 "pruned": states.count(TrialState.PRUNED),
+                "search_time": searched,  # seconds of its trials, over all runs
                 "best_params": json.dumps(result.params if result else {}, sort_keys=True),
                 "seed": info.seed,
                 "error": error,
@@ -86,11 +95,22 @@ def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataF
                 "command": made.command or "",
                 "config": json.dumps(made.config, sort_keys=True, default=str),
                 "study": study.study_name,
-                "updated": max(ends) if ends else None,
+                "updated": max(ends) if ends else _when(study.user_attrs.get(ALLOCATION)),
+                "kind": info.kind or LEARNER,
+                "validation": info.validation or "",
+                "allocation": json.dumps(study.user_attrs.get(ALLOCATION) or {}, sort_keys=True),
             }
         )
-    columns = ["dataset", "metric", "direction", *COLUMNS, *PROVENANCE, "study", "updated"]
+    columns = [
+        "dataset", "metric", "direction", *COLUMNS, *PROVENANCE, "study", "updated", *MAKING
+    ]  # fmt: skip
     return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _when(allocation: dict | None) -> datetime | None:
+    """When an ensemble (a study without trials) was last updated: its allocation's time."""
+    stamp = (allocation or {}).get("updated")
+    return None if stamp is None else datetime.fromisoformat(stamp)
 
 
 def latest(frame: pd.DataFrame) -> pd.DataFrame:
@@ -108,12 +128,19 @@ def rank(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
         board = group.sort_values("test_score", ascending=not maximize, na_position="last")
         board = board.assign(rank=board["test_score"].rank(ascending=not maximize, method="min"))
         board["rank"] = board["rank"].astype("Int64")
-        # The pick: the best validation score among the learners run with the same seed.
+        # The pick: the best validation score among the rows of the same seed. Ties go to a
+        # learner over the ensemble (which then adds nothing), then to the faster refit, then to
+        # the name: never to the test score, which orders the board.
         picks = set()
         for _, runs in board.groupby("seed"):
-            valid = runs["val_score"].dropna()
+            valid = runs.dropna(subset=["val_score"])
             if len(valid):
-                picks.add(valid.idxmax() if maximize else valid.idxmin())
+                order = valid.assign(
+                    _v=-valid["val_score"] if maximize else valid["val_score"],
+                    _e=valid["kind"] == ENSEMBLE,
+                )
+                best = order.sort_values(["_v", "_e", "fit_time", "model"], kind="stable")
+                picks.add(best.index[0])
         board["pick"] = ["*" if i in picks else "" for i in board.index]
         boards[(str(dataset), str(metric))] = board.reset_index(drop=True)
     return boards
@@ -139,17 +166,46 @@ def _markdown(board: pd.DataFrame, dataset: str, metric: str, source: str) -> st
         table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
     for column in ("fit_time", "predict_time"):
         table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    table["search_time"] = table["search_time"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
     table["best_params"] = table["best_params"].map(_short_params)
     when = stamp()
     return (
         f"# {dataset}: {metric} ({direction} is better)\n\n"
         f"Ranked by test score. `*` marks the harness's pick, the best validation score: selection "
         f"never sees test scores. Times are seconds for the final refit on train+validation and for "
-        f"predicting the test split.\n\n"
+        f"predicting the test split; search_time is the seconds of its trials.\n\n"
         + table.to_markdown(index=False)
+        + _validation(board)
         + f"\n\nStorage: `{source}` · automl {__version__} · {when}\n"
+        + _allocation(board)
         + _reproduce(board)
     )
+
+
+def _validation(board: pd.DataFrame) -> str:
+    shown = sorted(set(board["validation"]) - {""}) if "validation" in board else []
+    return f"\n\nValidation: {'; '.join(shown)}." if shown else ""
+
+
+def _allocation(board: pd.DataFrame) -> str:
+    """How each budget was shared among the learners, from its ensemble's row."""
+    text = ""
+    for row in board[board["kind"] == ENSEMBLE].itertuples():
+        allocation = json.loads(row.allocation or "{}")
+        if not allocation.get("learners"):
+            continue
+        text += (
+            f"\n## Budget (seed {row.seed})\n\n{allocation.get('budget', 0):g} s for the whole "
+            f"comparison; {allocation.get('used', 0):.1f} s used over all runs. Seconds of search "
+            f"and trials per learner, and why a learner left the search early:\n\n"
+            "| learner | search_time | trials | left early |\n| --- | ---: | ---: | --- |\n"
+        )
+        for name, share in allocation["learners"].items():
+            text += (
+                f"| {name} | {share.get('seconds', 0):.1f} | {share.get('trials', 0)} | "
+                f"{share.get('skipped', '')} |\n"
+            )
+    return text
 
 
 def _reproduce(board: pd.DataFrame) -> str:
@@ -177,7 +233,7 @@ def write(
     paths = []
     for (dataset, metric), board in boards.items():
         stem = folder / re.sub(r"[^\w.-]", "_", f"{dataset}-{metric}")
-        board[["dataset", "metric", *COLUMNS, *PROVENANCE, "study"]].to_csv(
+        board[["dataset", "metric", *COLUMNS, *PROVENANCE, "study", *MAKING]].to_csv(
             stem.with_suffix(".csv"), index=False
         )
         stem.with_suffix(".md").write_text(_markdown(board, dataset, metric, source))

@@ -31,6 +31,11 @@ class TrialFailed(Exception):
     """A fit failed where it ran, or took its process with it; the message says how."""
 
 
+class StoppedByBudget(TrialFailed):
+    """A fit ran past the cap that the time left of a budget set it, and its worker was stopped:
+    the budget's doing, not the learner's failure."""
+
+
 @dataclass(frozen=True)
 class Description:
     """What the study needs to know about an opened experiment."""
@@ -42,6 +47,10 @@ class Description:
     direction: str
     space: SearchSpace
     folds: int
+    validation: str = ""  # how it validates, in words ("5-fold cross-validation", ...)
+    method: str = ""  # the validation method applied: cv or holdout (auto resolved)
+    rows: int = 0  # development rows
+    portfolio: tuple[Mapping[str, Any], ...] = ()  # the model's known-good configurations
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,9 @@ class TrialResult:
     fit_time: float
     predict_time: float
     pid: int  # the process that fitted it: the harness, or its worker
+    # With ``Experiment.keep_predictions``: its out-of-fold (or holdout) predictions, the validation
+    # rows of every fold in fold order, as class probabilities (classification) or values, float32.
+    predictions: Any = None
 
 
 @dataclass(frozen=True)
@@ -62,16 +74,35 @@ class RefitResult:
     fit_time: float
     predict_time: float
     device: str  # where it trained, in words
+    predictions: Any = None  # with keep_predictions: on the test split, as TrialResult's
+
+
+@dataclass(frozen=True)
+class BlendResult:
+    """An ensemble chosen by greedy selection over members' validation predictions."""
+
+    weights: tuple[float, ...]  # one per member, summing to 1
+    val_score: float  # the blend's, by the same measure as a trial's (the mean over folds)
+    member_scores: tuple[float, ...]  # each member's own, by that measure
+    test_score: float
 
 
 class Runner(Protocol):
     def open(self, experiment: Experiment) -> Description: ...
 
+    # ``cap``: seconds the fit may take before it is stopped as StoppedByBudget (a budget's time
+    # left); only a worker can stop a fit, so this process's runner reads it as advice.
     def trial(
-        self, number: int, params: Mapping[str, Any], judge: Judge | None = None
+        self,
+        number: int,
+        params: Mapping[str, Any],
+        judge: Judge | None = None,
+        cap: float | None = None,
     ) -> TrialResult: ...
 
-    def refit(self, params: Mapping[str, Any]) -> RefitResult: ...
+    def refit(self, params: Mapping[str, Any], cap: float | None = None) -> RefitResult: ...
+
+    def blend(self, members: tuple[tuple[Any, Any], ...], size: int) -> BlendResult: ...
 
 
 @dataclass(frozen=True)
@@ -90,7 +121,16 @@ class Refit:
     params: Mapping[str, Any]
 
 
-Request = Open | Trial | Refit
+@dataclass(frozen=True)
+class Blend:
+    """Choose an ensemble of ``members`` (each a pair: validation predictions, test predictions)
+    with ``size`` rounds of greedy selection, and score it."""
+
+    members: tuple[tuple[Any, Any], ...]
+    size: int
+
+
+Request = Open | Trial | Refit | Blend
 
 
 @dataclass(frozen=True)
@@ -103,7 +143,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Done:
-    value: Description | TrialResult | RefitResult
+    value: Description | TrialResult | RefitResult | BlendResult
 
 
 class Kind(Enum):

@@ -6,12 +6,15 @@ nothing that fits models.
 
 Study attributes, each read and written as a typed record: ``PROBLEM`` (:class:`ProblemRecord`:
 what the study is, written once), ``RESULT`` (:class:`ResultRecord`: the refit of the best trial)
-and ``RUN`` (:class:`RunRecord`: how the latest run was made).
+and ``RUN`` (:class:`RunRecord`: how the latest run was made); a budget's comparison also has an
+ensemble study, without trials, whose ``ALLOCATION`` (:class:`AllocationRecord`) says how the time
+was shared.
 
 Trial attributes: ``ERROR`` (why it failed), ``FIT_TIME`` and ``PREDICT_TIME`` (seconds per fold),
 ``PID`` (the process that fitted it), ``OWNER`` (the process that runs it, for crash recovery),
 ``INTERRUPTED`` (stopped by a signal or a dead process), ``RETRY_OF`` (the number of the trial it runs
-again) and ``SURPLUS`` (asked beyond the budget by a race of workers; nothing was fitted).
+again), ``SURPLUS`` (asked beyond the budget by a race of workers; nothing was fitted),
+``PREDICTIONS`` (the artifact id of its validation predictions) and ``STOPPED_BY_BUDGET``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ OWNER = "owner"
 INTERRUPTED = "interrupted"
 RETRY_OF = "retry_of"
 SURPLUS = "surplus"
+PREDICTIONS = "predictions"  # the artifact id of its validation predictions (automl.predictions)
+STOPPED_BY_BUDGET = "stopped_by_budget"  # the budget's time ran out during its fit
+ALLOCATION = "allocation"  # on a comparison's study: how a budget was shared (AllocationRecord)
+
+LEARNER, ENSEMBLE = "learner", "ensemble"  # what a study's row is (ProblemRecord.kind)
 
 
 class _Record:
@@ -62,6 +70,8 @@ class ProblemRecord(_Record):
     version: str | None = None  # of the harness that created it
     config: Mapping[str, Any] = field(default_factory=dict)  # the identity, and the data's digest
     fixed: Mapping[str, Any] = field(default_factory=dict)  # the fixed hyperparameters
+    kind: str | None = None  # LEARNER (None in earlier versions) or ENSEMBLE
+    validation: str | None = None  # how it validates, in words
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,20 @@ class ResultRecord(_Record):
     predict_time: float | None = None
     device: str | None = None
     error: str | None = None
+    predictions: str | None = None  # artifact id of the refit's test predictions
+
+
+@dataclass(frozen=True)
+class AllocationRecord(_Record):
+    """How a comparison under one budget shared its time (``ALLOCATION`` on its ensemble's study):
+    the seconds of the budget used so far over all runs, and per learner its study, search seconds,
+    trials and why it left the search early (``skipped``)."""
+
+    budget: float | None = None
+    used: float = 0.0
+    updated: str | None = None  # when it was last written (ISO 8601, local time as Optuna)
+    learners: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    validation: str | None = None
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,9 @@ class Model:
     description: str = ""
     # Whether ``automl`` without ``model=...`` compares it (the built-in classical learners do).
     in_default_comparison: bool = False
+    # Known-good configurations of the searched parameters, tried first (in this order) when a
+    # budget is shared across learners: its defaults, then the ones its plugin measured to help.
+    portfolio: tuple[Mapping[str, Any], ...] = ()
 
     def initial_params(self) -> dict[str, Any]:
         """Every hyperparameter with its starting setting: the default, or ``search``."""

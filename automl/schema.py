@@ -36,7 +36,9 @@ class SplitSchema:
 
 @dataclass
 class ValidationSchema:
-    method: str = "holdout"  # holdout or cv
+    method: str = (
+        "holdout"  # holdout, cv, or auto: cv for small data, holdout for large (FLAML's rule)
+    )
     size: float = 0.2  # holdout: share of the development rows used for validation
     folds: int = 5  # cv: number of folds
 
@@ -68,3 +70,7 @@ class Schema:
     skip_inapplicable: bool = False  # true (suites): a model that cannot take a dataset is skipped
     data_dir: str | None = "${oc.env:AUTOML_DATA,data}"  # local copies of public data (presets)
     worker: int = 0  # jobs equal but for this are workers of one study: sweep worker=0,1,2,3
+    # Seconds for the whole comparison of a dataset (search, refits, ensemble, leaderboards): every
+    # learner in one job, its share of the time where it pays; null: one study per job, as usual.
+    budget: float | None = None
+    learners: list[str] | None = None  # budget mode: the learners compared (model=a,b sets it)

@@ -13,28 +13,31 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
-from automl import __version__, devices, samplers
+from automl import __version__, devices, predictions, samplers
 from automl.experiment import Experiment
 from automl.isolation import Limits, runner
 from automl.progress import Progress
-from automl.protocol import Description, Runner, TrialFailed
+from automl.protocol import Description, Runner, StoppedByBudget, TrialFailed
 from automl.provenance import versions
 from automl.records import (
     ERROR,
     FIT_TIME,
     INTERRUPTED,
+    LEARNER,
     PID,
     PREDICT_TIME,
+    PREDICTIONS,
     PROBLEM,
     RESULT,
     RUN,
+    STOPPED_BY_BUDGET,
     SURPLUS,
     ProblemRecord,
     ResultRecord,
@@ -107,7 +110,16 @@ class _Surplus(Exception):
     """Another worker of the study took the last of the budget (or this retry) first."""
 
 
-def _objective(run_fit: Runner, space: SearchSpace, budget: int) -> Any:
+def _objective(
+    run_fit: Runner,
+    space: SearchSpace,
+    budget: int,
+    cap: Callable[[], float | None] = lambda: None,
+    artifacts: str | None = None,
+) -> Any:
+    """The study's objective: one trial fitted through ``run_fit``. ``cap`` gives the seconds the
+    fit may take (a budget's time left); with ``artifacts``, its predictions are kept there."""
+
     def objective(trial: optuna.Trial) -> float:
         def judge(step: int, value: float) -> bool:
             trial.report(value, step)
@@ -118,8 +130,13 @@ def _objective(run_fit: Runner, space: SearchSpace, budget: int) -> Any:
             raise _Surplus(f"trial {trial.number}: the budget of {budget} trials is taken")
         try:
             params = space.suggest(trial)
-            outcome = run_fit.trial(trial.number, params, judge)
+            outcome = run_fit.trial(trial.number, params, judge, cap=cap())
         except optuna.TrialPruned:
+            raise
+        except StoppedByBudget as error:
+            trial.set_user_attr(STOPPED_BY_BUDGET, True)
+            trial.set_user_attr(ERROR, _reason(error))
+            log.info("trial %d: %s", trial.number, error)
             raise
         except KeyboardInterrupt:
             trial.set_user_attr(INTERRUPTED, True)
@@ -132,9 +149,20 @@ def _objective(run_fit: Runner, space: SearchSpace, budget: int) -> Any:
         trial.set_user_attr(FIT_TIME, outcome.fit_time)
         trial.set_user_attr(PREDICT_TIME, outcome.predict_time)
         trial.set_user_attr(PID, outcome.pid)
+        if artifacts is not None and outcome.predictions is not None:
+            _keep(artifacts, outcome.predictions, trial)
         return outcome.score
 
     return objective
+
+
+def _keep(folder: str, array: Any, trial: optuna.Trial) -> None:
+    """Keep a trial's validation predictions, or say why they are not kept."""
+    reason = predictions.too_large(array)
+    if reason is None:
+        trial.set_user_attr(PREDICTIONS, predictions.save(folder, array, trial, "validation"))
+    else:
+        trial.set_user_attr(PREDICTIONS + "_skipped", reason)
 
 
 def _duration(trial: optuna.trial.FrozenTrial) -> float:
@@ -143,8 +171,15 @@ def _duration(trial: optuna.trial.FrozenTrial) -> float:
     return (trial.datetime_complete - trial.datetime_start).total_seconds()
 
 
-def _refit(study: optuna.Study, run_fit: Runner, space: SearchSpace) -> ResultRecord | None:
-    """Fit the best configuration on train+validation and score it once on the test split."""
+def _refit(
+    study: optuna.Study,
+    run_fit: Runner,
+    space: SearchSpace,
+    cap: float | None = None,
+    artifacts: str | None = None,
+) -> ResultRecord | None:
+    """Fit the best configuration on train+validation and score it once on the test split (within
+    ``cap`` seconds, when a budget sets one); with ``artifacts``, keep its test predictions."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         return None
@@ -154,8 +189,13 @@ def _refit(study: optuna.Study, run_fit: Runner, space: SearchSpace) -> ResultRe
         return ResultRecord.read(previous)  # already refit for this best trial: nothing to redo
     params = space.complete(best.params)
     try:
-        refit = run_fit.refit(params)
-        result = ResultRecord(best.number, params, best.value, **asdict(refit))
+        refit = run_fit.refit(params, cap=cap)
+        fields = {k: v for k, v in asdict(refit).items() if k != "predictions"}
+        kept = None
+        if artifacts is not None and refit.predictions is not None:
+            if predictions.too_large(refit.predictions) is None:
+                kept = predictions.save(artifacts, refit.predictions, study, "test")
+        result = ResultRecord(best.number, params, best.value, **fields, predictions=kept)
     except KeyboardInterrupt:
         raise
     except Exception as error:
@@ -168,6 +208,8 @@ def _refit(study: optuna.Study, run_fit: Runner, space: SearchSpace) -> ResultRe
 def _describe(exp: Experiment, desc: Description) -> ProblemRecord:
     """The study's problem, stored once when the study is created."""
     return ProblemRecord(
+        kind=LEARNER,
+        validation=desc.validation,
         dataset=desc.dataset,
         model=exp.model,
         seed=exp.seed,
@@ -228,15 +270,26 @@ def run(exp: Experiment, registry: Registry | None = None) -> Summary:
         devices.release()
 
 
-def _run(exp: Experiment, registry: Registry | None) -> Summary:
-    run_fit = runner(exp.isolation, Limits(exp.trial_timeout, exp.memory), registry)
-    desc = run_fit.open(exp)
-    identity = {**exp.identity(), "data": desc.fingerprint}
-    name = f"{desc.dataset}/{exp.model}/seed={exp.seed}/{_digest(identity)}"
+def identity(exp: Experiment, desc: Description) -> dict[str, Any]:
+    """What defines the study of ``exp`` once opened: its problem, with validation=auto as the
+    method it chose (so it resumes the study of that method), and the data's digest."""
+    if exp.split.validation == "auto" and desc.method:
+        exp = replace(exp, split=replace(exp.split, validation=desc.method))
+    return {**exp.identity(), "data": desc.fingerprint}
+
+
+def study_name(dataset: str, model: str, seed: int, identity: Mapping[str, Any]) -> str:
+    return f"{dataset}/{model}/seed={seed}/{_digest(identity)}"
+
+
+def open_study(exp: Experiment, desc: Description, storage: Any = None) -> tuple[optuna.Study, int]:
+    """Create (or load) the study of an opened experiment, record its problem and this run, and
+    give it its sampler; return it with its trial budget. ``storage``: one already open."""
+    name = study_name(desc.dataset, exp.model, exp.seed, identity(exp, desc))
     samplers.build("sampler", exp.sampler)  # checked before anything is stored
     study = optuna.create_study(
         study_name=name,
-        storage=open_storage(exp.storage, heartbeat=exp.heartbeat, on_stale=retry_stale),
+        storage=storage or open_storage(exp.storage, heartbeat=exp.heartbeat, on_stale=retry_stale),
         direction=desc.direction,
         pruner=samplers.build("pruner", exp.pruner),
         load_if_exists=True,
@@ -245,6 +298,14 @@ def _run(exp: Experiment, registry: Registry | None) -> Summary:
         study.set_user_attr(ATTR, _describe(exp, desc).stored())
     study.set_user_attr(RUN, _provenance(exp).stored())
     n_trials, study.sampler = samplers.for_study(desc.space, exp)
+    return study, n_trials
+
+
+def _run(exp: Experiment, registry: Registry | None) -> Summary:
+    run_fit = runner(exp.isolation, Limits(exp.trial_timeout, exp.memory), registry)
+    desc = run_fit.open(exp)
+    study, n_trials = open_study(exp, desc)
+    name = study.study_name
     objective = _objective(run_fit, desc.space, n_trials)
     progress = Progress(label=f"{desc.dataset} · {exp.model}", total=n_trials, enabled=exp.progress)
     try:
@@ -256,9 +317,16 @@ def _run(exp: Experiment, registry: Registry | None) -> Summary:
         result = _refit(study, run_fit, desc.space)
     except KeyboardInterrupt:
         raise Interrupted(name) from None
+    return summarize(study, exp, desc, result)
+
+
+def summarize(
+    study: optuna.Study, exp: Experiment, desc: Description, result: ResultRecord | None
+) -> Summary:
+    """What the CLI reports of one study after a run."""
     trials = counted(study.get_trials(deepcopy=False))
     return Summary(
-        study=name,
+        study=study.study_name,
         dataset=desc.dataset,
         model=exp.model,
         seed=exp.seed,

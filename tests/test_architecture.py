@@ -114,7 +114,15 @@ CHANGED = {
     "heartbeat": 5,
     "command": "automl seed=7",
     "resolved": {"seed": 7},
+    "keep_predictions": True,
+    "artifacts": "elsewhere",
 }
+
+
+def test_a_budget_only_chooses_the_validation_and_is_not_the_problem() -> None:
+    base = Experiment(dataset="iris", model="svm", storage="x.journal")
+    budgeted = dataclasses.replace(base, split=SplitConfig(budget=60.0))
+    assert _digest(base.identity()) == _digest(budgeted.identity())
 
 
 @pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(Experiment)])

@@ -49,6 +49,7 @@ from automl.protocol import Description, Runner
 from automl.records import (
     ALLOCATION,
     ENSEMBLE,
+    ERROR,
     FIT_TIME,
     PREDICT_TIME,
     PREDICTIONS,
@@ -186,6 +187,7 @@ class Comparison:
     ensemble: str | None
     not_applicable: list[str]
     used: float
+    skipped: dict[str, str] = field(default_factory=dict)  # learner: why the budget left it out
 
     @property
     def studies(self) -> list[str]:
@@ -285,7 +287,8 @@ def run(exps: Sequence[Experiment], seconds: float, started: float) -> Compariso
     summaries = [
         summarize(one.study, one.exp, one.desc, results.get(one.exp.model)) for one in learners
     ]  # fmt: skip
-    return Comparison(summaries, board.study_name, not_applicable, clock.used())
+    skipped = {one.exp.model: one.skipped for one in learners if one.skipped}
+    return Comparison(summaries, board.study_name, not_applicable, clock.used(), skipped)
 
 
 def _reserve(learners: Sequence[Learner], clock: Clock, maximize: bool, dead: bool) -> float:
@@ -329,6 +332,12 @@ def _search(
 ) -> None:
     current: Learner | None = None
     dead = False
+    share: list[float | None] = [None]  # the cap of a learner's first trial: its fair share
+
+    def cap() -> float:
+        general = max(clock.left() - _reserve(learners, clock, maximize, True), 0.0)
+        return general if share[0] is None else min(general, share[0])
+
     while True:
         left = clock.left() - _reserve(learners, clock, maximize, dead)
         learner = _next(learners, maximize)
@@ -342,36 +351,38 @@ def _search(
             )
             log.info("%s: %s", learner.exp.model, learner.skipped)
             continue
+        # Until every learner has had a first trial, none may take more than an equal share of
+        # what is left: one slow learner cannot starve the others of their first.
+        untried = [one for one in learners if not one.skipped and not one.finished]
+        share[0] = left / len(untried) if learner in untried else None
         if learner is not current:
             run_fit.open(learner.exp)  # a stopped worker is replaced here
             current, dead = learner, False
         if learner.objective is None:
             learner.objective = _objective(
-                run_fit, learner.desc.space, learner.n_trials,
-                cap=lambda: max(clock.left() - _reserve(learners, clock, maximize, True), 0.0),
-                artifacts=folder,
-            )  # fmt: skip
+                run_fit, learner.desc.space, learner.n_trials, cap=cap, artifacts=folder
+            )
         before = len(learner.finished)
         learner.study.optimize(learner.objective, n_trials=1, catch=(Exception,))
         learner.read()
         stopped = learner.finished[before:] if len(learner.finished) > before else []
         if any(t.user_attrs.get(STOPPED_BY_BUDGET) for t in stopped):
-            learner.skipped = "its trial was stopped by the budget"
+            learner.skipped = (
+                "its first trial did not fit in its share of the budget"
+                if share[0] is not None
+                else "its trial was stopped by the budget"
+            )
             dead, current = True, None  # the worker was stopped with it
-        elif (
-            stopped
-            and all(t.state == TrialState.FAIL for t in learner.finished[:3])
-            and (len(learner.finished) >= 3 and not learner.complete)
-        ):
+        elif len(learner.finished) >= 3 and not learner.complete:
             learner.skipped = "its first 3 trials failed"
         save()
     for learner in learners:
         if not learner.complete and not learner.skipped and not learner.finished:
             learner.skipped = "no time was left of the budget for its first trial"
         if learner.skipped and not learner.complete:
-            learner.study.set_user_attr(
-                RESULT, ResultRecord(error=f"skipped: {learner.skipped}").stored()
-            )
+            errors = [t.user_attrs[ERROR] for t in learner.finished if ERROR in t.user_attrs]
+            why = f"skipped: {learner.skipped}" + (f" ({errors[-1]})" if errors else "")
+            learner.study.set_user_attr(RESULT, ResultRecord(error=why).stored())
 
 
 def _refits(

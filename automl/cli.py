@@ -115,8 +115,10 @@ def _compare(cfg: DictConfig) -> dict[str, Any]:
     failed = [
         f"{s.dataset} · {s.model}: {s.failure}"
         for s in comparison.summaries
-        if s.failure and "stopped by the budget" not in s.failure
+        if s.failure and s.model not in comparison.skipped
     ]
+    for model, reason in comparison.skipped.items():
+        log.info("%s left the search early: %s", model, reason)
     if not any(s.complete for s in comparison.summaries):
         failed = failed or ["no learner completed a trial within the budget"]
     if failed:

@@ -57,4 +57,6 @@ def select(
 
 def blend(predictions: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
     """The weighted average of ``predictions``."""
-    return sum(w * np.asarray(p, dtype=np.float64) for p, w in zip(predictions, weights, strict=True) if w)
+    return sum(
+        w * np.asarray(p, dtype=np.float64) for p, w in zip(predictions, weights, strict=True) if w
+    )

@@ -129,6 +129,21 @@ def register_models(register: Any) -> None:
         )
     )
 
+    # For the budget tests: a learner slow on purpose (every fit sleeps far past any budget), and
+    # one that dozes a little on every fit, the refit too, so that a kill can land mid-comparison.
+    for name, seconds in (("sleepy", 600.0), ("dozy", 0.15)):
+        register(
+            Model(
+                name,
+                _build,
+                space={"max_depth": Int(1, 12), "min_samples_leaf": Int(1, 20, log=True)},
+                defaults={"fault": "sleep", "on": "all+refit", "seconds": seconds},
+                tasks=CLASSIFICATION,
+                preprocessing="ordinal",
+                description=f"fault injection: every fit sleeps {seconds:g} s",
+            )
+        )
+
 
 @hookimpl
 def register_metrics(register: Any) -> None:

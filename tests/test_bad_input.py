@@ -166,6 +166,18 @@ SETTINGS = [
     (["model=svn"], "unknown model 'svn'; available: cnn, decision_tree"),
     (["dataset=digit"], "did you mean digits?"),
     (["metric=acuracy"], "unknown metric 'acuracy'; available: accuracy"),
+    # budget mode
+    (["budget=5"], "budget=5 is not accepted: budget takes a number >= 10"),
+    (
+        ["budget=60", "trial.isolation=inprocess"],
+        "budget=... stops a fit that runs past the time left, which only the worker can do",
+    ),
+    (
+        ["budget=60", "model=svm", "model.params.C=1"],
+        "model.params.C=1: with budget=..., each learner searches its own space",
+    ),
+    (["budget=60", "model=svm,nope"], "unknown model 'nope'"),
+    (["validation.method=outo"], "unknown validation.method 'outo'"),
     # syntax, and Optuna's own checks of a sampler's or a pruner's arguments
     (["seed=["], "cannot read the setting 'seed=['"),
     (["pruner.n_startup_trials=-1"], "cannot create the pruner optuna.pruners.MedianPruner"),

@@ -341,7 +341,7 @@ def _search(
     while True:
         left = clock.left() - _reserve(learners, clock, maximize, dead)
         learner = _next(learners, maximize)
-        if learner is None or left < SHORTEST:
+        if learner is None or left < SHORTEST or cap() < SHORTEST:
             break
         cheapest = learner.cheapest()
         if cheapest is not None and cheapest > left:
@@ -377,8 +377,11 @@ def _search(
             learner.skipped = "its first 3 trials failed"
         save()
     for learner in learners:
-        if not learner.complete and not learner.skipped and not learner.finished:
-            learner.skipped = "no time was left of the budget for its first trial"
+        if not learner.complete and not learner.skipped:
+            if any(t.user_attrs.get(STOPPED_BY_BUDGET) for t in learner.finished):
+                learner.skipped = "its trial was stopped by the budget"  # in an earlier run
+            elif not learner.finished:
+                learner.skipped = "no time was left of the budget for its first trial"
         if learner.skipped and not learner.complete:
             errors = [t.user_attrs[ERROR] for t in learner.finished if ERROR in t.user_attrs]
             why = f"skipped: {learner.skipped}" + (f" ({errors[-1]})" if errors else "")

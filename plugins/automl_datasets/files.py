@@ -178,12 +178,14 @@ def load_file(
     X, y = _split(frame, target, kind, Path(path).name)
     X_test = y_test = None
     if test_path:
-        test = _columns(
-            read_table(test_path, format, sep, key="dataset.test_path"),
-            categorical,
-            numeric,
-            Path(test_path).name,
-        )
+        raw = read_table(test_path, format, sep, key="dataset.test_path")
+        # Each column is read as the training file's was: a column of numbers there whose test
+        # values hold text (or the reverse) must not change kind between fitting and predicting.
+        texts = [
+            c for c in X.columns if c in raw.columns and not pd.api.types.is_numeric_dtype(X[c])
+        ]
+        numbers = [c for c in X.columns if c in raw.columns and pd.api.types.is_numeric_dtype(X[c])]
+        test = _columns(raw, texts, numbers, Path(test_path).name)
         X_test, y_test = _split(test, target, kind, Path(test_path).name)
         absent = [c for c in X.columns if c not in X_test.columns]
         if absent:

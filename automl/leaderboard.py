@@ -128,12 +128,13 @@ def rank(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
         board = group.sort_values("test_score", ascending=not maximize, na_position="last")
         board = board.assign(rank=board["test_score"].rank(ascending=not maximize, method="min"))
         board["rank"] = board["rank"].astype("Int64")
-        # The pick: the best validation score among the rows of the same seed. Ties go to a
-        # learner over the ensemble (which then adds nothing), then to the faster refit, then to
-        # the name: never to the test score, which orders the board.
+        # The pick: the best validation score among the rows of the same seed that have a final
+        # model (a refit that failed, or that a budget stopped, leaves nothing to hand over). Ties
+        # go to a learner over the ensemble (which then adds nothing), then to the faster refit,
+        # then to the name: never to the test score, which orders the board.
         picks = set()
         for _, runs in board.groupby("seed"):
-            valid = runs.dropna(subset=["val_score"])
+            valid = runs[runs["val_score"].notna() & runs["test_score"].notna()]
             if len(valid):
                 order = valid.assign(
                     _v=-valid["val_score"] if maximize else valid["val_score"],

@@ -55,6 +55,7 @@ from automl.records import (
     PREDICTIONS,
     PROBLEM,
     RESULT,
+    RUN,
     STOPPED_BY_BUDGET,
     AllocationRecord,
     ProblemRecord,
@@ -69,6 +70,7 @@ from automl.study import (
     Summary,
     _duration,
     _objective,
+    _provenance,
     _refit,
     open_study,
     study_name,
@@ -143,6 +145,13 @@ class Learner:
         spans = [_duration(t) for t in self.finished]
         return min(spans) if spans else None
 
+    @property
+    def refit_ratio(self) -> float:
+        """A refit's seconds per second of one of its trials: a k-fold trial fits k times on
+        (k-1)/k of the rows, the refit once on all of them; a holdout trial once on 4/5."""
+        folds = max(self.desc.folds, 1)
+        return 1.5 / (folds - 1) if folds > 1 else 1.5 / 0.8
+
     def refit_cost(self, maximize: bool) -> float:
         """Seconds its refit may take: its best trial's fit on one fold, scaled to all
         development rows, plus its predictions, with a margin."""
@@ -154,7 +163,7 @@ class Learner:
         share = (folds - 1) / folds if folds > 1 else 1 - 0.2  # rows a fold's fit saw
         fit = float(best.user_attrs.get(FIT_TIME, _duration(best) / folds))
         predict = float(best.user_attrs.get(PREDICT_TIME, 0.0))
-        return 1.3 * (fit / share + predict) + 0.2
+        return 1.5 * (fit / share + predict) + 0.2
 
 
 def eci(learner: Learner, best: float | None, maximize: bool) -> float:
@@ -224,6 +233,7 @@ def _ensemble_study(learners: Sequence[Learner], exp: Experiment, storage: Any) 
             validation=desc.validation,
         )  # fmt: skip
         study.set_user_attr(PROBLEM, record.stored())
+    study.set_user_attr(RUN, _provenance(exp).stored())
     return study
 
 
@@ -291,11 +301,19 @@ def run(exps: Sequence[Experiment], seconds: float, started: float) -> Compariso
     return Comparison(summaries, board.study_name, not_applicable, clock.used(), skipped)
 
 
-def _reserve(learners: Sequence[Learner], clock: Clock, maximize: bool, dead: bool) -> float:
-    """Seconds the end needs: every refit still to do, the ensemble, closing (and a fresh worker
-    when the last one was stopped)."""
+def _reserve(
+    learners: Sequence[Learner],
+    clock: Clock,
+    maximize: bool,
+    dead: bool,
+    but: Learner | None = None,
+) -> float:
+    """Seconds the end needs: every refit still to do (but ``but``'s), the ensemble, closing (and
+    a fresh worker when the last one was stopped)."""
     refits = 0.0
     for learner in learners:
+        if learner is but:
+            continue
         result = learner.study.user_attrs.get(RESULT) or {}
         best = _best(learner, maximize)
         if best is not None and result.get("best_trial") != best.number:
@@ -332,16 +350,22 @@ def _search(
 ) -> None:
     current: Learner | None = None
     dead = False
-    share: list[float | None] = [None]  # the cap of a learner's first trial: its fair share
+    share: list[float | None] = [None]  # a trial's cap besides what is left: its fair share
+    running: list[Learner | None] = [None]
 
     def cap() -> float:
-        general = max(clock.left() - _reserve(learners, clock, maximize, True), 0.0)
+        """What the running trial may take: the time left less the other learners' refits, with
+        room for its own refit should it become its learner's best, and at most its share."""
+        learner = running[0]
+        other = _reserve(learners, clock, maximize, True, but=learner)
+        ratio = learner.refit_ratio if learner is not None else 0.0
+        general = max((clock.left() - other) / (1 + ratio), 0.0)
         return general if share[0] is None else min(general, share[0])
 
     while True:
         left = clock.left() - _reserve(learners, clock, maximize, dead)
         learner = _next(learners, maximize)
-        if learner is None or left < SHORTEST or cap() < SHORTEST:
+        if learner is None or left < SHORTEST:
             break
         cheapest = learner.cheapest()
         if cheapest is not None and cheapest > left:
@@ -352,9 +376,19 @@ def _search(
             log.info("%s: %s", learner.exp.model, learner.skipped)
             continue
         # Until every learner has had a first trial, none may take more than an equal share of
-        # what is left: one slow learner cannot starve the others of their first.
+        # what is left: one slow learner cannot starve the others of their first. Later, a trial
+        # may take four times its learner's longest so far, or an equal share among the learners
+        # still searching, whichever is more.
         untried = [one for one in learners if not one.skipped and not one.finished]
-        share[0] = left / len(untried) if learner in untried else None
+        searching = [one for one in learners if not one.skipped and not one.done]
+        if learner in untried:
+            share[0] = left / len(untried)
+        else:
+            longest = max(map(_duration, learner.finished))
+            share[0] = max(4 * longest, left / max(len(searching), 1))
+        running[0] = learner
+        if cap() < SHORTEST:
+            break
         if learner is not current:
             run_fit.open(learner.exp)  # a stopped worker is replaced here
             current, dead = learner, False
@@ -369,7 +403,7 @@ def _search(
         if any(t.user_attrs.get(STOPPED_BY_BUDGET) for t in stopped):
             learner.skipped = (
                 "its first trial did not fit in its share of the budget"
-                if share[0] is not None
+                if before == 0
                 else "its trial was stopped by the budget"
             )
             dead, current = True, None  # the worker was stopped with it
@@ -398,8 +432,20 @@ def _refits(
         key=lambda one: -(one.best(maximize) or 0.0) if maximize else (one.best(maximize) or 0.0)
     )
     for learner in ranked:
+        best = _best(learner, maximize)
+        stored = learner.study.user_attrs.get(RESULT) or {}
+        cached = best is not None and stored.get("best_trial") == best.number
+        needed = learner.refit_cost(maximize) / 1.5  # the estimate without its margin
+        if not cached and clock.left() - BLENDING - clock.closing < needed:
+            result = ResultRecord(
+                best.number if best else None, {}, best.value if best else None,
+                error="skipped: no time was left of the budget for its refit",
+            )  # fmt: skip
+            learner.study.set_user_attr(RESULT, result.stored())
+            results[learner.exp.model] = result
+            continue
+        run_fit.open(learner.exp)  # a worker stopped by the last refit is replaced here
         cap = max(clock.left() - BLENDING - clock.closing, SHORTEST)
-        run_fit.open(learner.exp)
         result = _refit(learner.study, run_fit, learner.desc.space, cap=cap, artifacts=folder)
         if result is not None:
             results[learner.exp.model] = result
@@ -435,12 +481,20 @@ def _blend(
     previous = board.user_attrs.get(RESULT) or {}
     if previous.get("members") == key and "error" not in previous:
         return  # the same members as the stored ensemble: nothing to redo
-    arrays = tuple(
-        (predictions.load(folder, best.user_attrs[PREDICTIONS]), predictions.load(folder, r.predictions))
-        for _, r, best in members
-    )  # fmt: skip
-    run_fit.open(members[0][0].exp)
-    chosen = run_fit.blend(arrays, ensemble.SIZE)
+    try:
+        arrays = tuple(
+            (predictions.load(folder, best.user_attrs[PREDICTIONS]), predictions.load(folder, r.predictions))
+            for _, r, best in members
+        )  # fmt: skip
+        run_fit.open(members[0][0].exp)
+        chosen = run_fit.blend(arrays, ensemble.SIZE)
+    except KeyboardInterrupt:
+        raise
+    except Exception as error:  # the learners' rows stand; the ensemble says why it has none
+        reason = f"the ensemble failed: {type(error).__name__}: {error}"[:2000]
+        log.warning(reason)
+        board.set_user_attr(RESULT, ResultRecord(error=reason).stored())
+        return
     sign = 1.0 if maximize else -1.0
     top = max(range(len(members)), key=lambda i: sign * members[i][1].val_score)
     weights = list(chosen.weights)

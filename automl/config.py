@@ -102,6 +102,7 @@ def experiments(cfg: Any, registry: Registry, command: str | None = None) -> lis
                 space={k: to_config(p) for k, p in model.space.items()},
                 split=replace(base.split, budget=cfg.budget),
                 timeout=None,  # the budget ends the search
+                budgeted=True,
                 keep_predictions=True,
                 artifacts=str(Path(cfg.output_dir) / "artifacts"),
             )

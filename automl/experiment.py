@@ -20,8 +20,10 @@ from automl.schema import Schema, SearchSchema, TrialSchema
 PROBLEM, BUDGET, EXECUTION = "problem", "budget", "execution"
 
 
-def _part(kind: str, **kwargs: Any) -> Any:
-    return field(metadata={"part": kind}, **kwargs)
+def _part(kind: str, since: bool = False, **kwargs: Any) -> Any:
+    """A field of ``kind``. ``since``: a problem field added after studies were stored, left out
+    of the identity at its default, so that those studies keep their names."""
+    return field(metadata={"part": kind, "since": since}, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class Experiment:
     metric: str = _part(PROBLEM, default="auto")
     split: SplitConfig = _part(PROBLEM, default=SplitConfig())
     seed: int = _part(PROBLEM, default=Schema.seed)
+    # A learner's study in a budget's comparison is its own (its trials keep predictions, and its
+    # seconds are the budget's), not the study of the same learner run on its own.
+    budgeted: bool = _part(PROBLEM, default=False, since=True)
     n_trials: int = _part(BUDGET, default=SearchSchema.n_trials)
     # Three defaults differ from the command's on purpose, for a study run from Python: no time
     # budget, no pruner and fits in this process (no worker to spawn, and a registry built in code
@@ -69,7 +74,11 @@ class Experiment:
 
     def identity(self) -> dict[str, Any]:
         """What defines the problem: equal identities resume the same study."""
-        return {f.name: _plain(getattr(self, f.name)) for f in fields_of(PROBLEM)}
+        return {
+            f.name: _plain(getattr(self, f.name))
+            for f in fields_of(PROBLEM)
+            if not (f.metadata["since"] and getattr(self, f.name) == f.default)
+        }
 
 
 def fields_of(part: str) -> list[dataclasses.Field[Any]]:

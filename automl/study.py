@@ -185,7 +185,12 @@ def _refit(
         return None
     best = study.best_trial
     previous = study.user_attrs.get(RESULT)
-    if previous and previous.get("best_trial") == best.number and ERROR not in previous:
+    if (
+        previous
+        and previous.get("best_trial") == best.number
+        and ERROR not in previous
+        and (artifacts is None or previous.get("predictions"))
+    ):
         return ResultRecord.read(previous)  # already refit for this best trial: nothing to redo
     params = space.complete(best.params)
     try:

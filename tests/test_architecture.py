@@ -115,6 +115,7 @@ CHANGED = {
     "command": "automl seed=7",
     "resolved": {"seed": 7},
     "keep_predictions": True,
+    "budgeted": True,
     "artifacts": "elsewhere",
 }
 
@@ -135,7 +136,7 @@ def test_the_study_name_changes_with_the_problem_and_only_with_it(name) -> None:
 
 # What defines a problem, written out here so that a field put in the wrong part fails the test.
 PROBLEM_FIELDS = {"dataset", "dataset_options", "model", "params", "space", "metric", "split",
-                  "seed", "sampler", "pruner"}  # fmt: skip
+                  "seed", "sampler", "pruner", "budgeted"}  # fmt: skip
 
 
 def test_a_stored_study_is_found_again_by_name() -> None:

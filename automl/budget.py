@@ -387,11 +387,11 @@ def _search(
             longest = max(map(_duration, learner.finished))
             share[0] = max(4 * longest, left / max(len(searching), 1))
         running[0] = learner
-        if cap() < SHORTEST:
-            break
         if learner is not current:
             run_fit.open(learner.exp)  # a stopped worker is replaced here
             current, dead = learner, False
+        if cap() < SHORTEST:
+            break
         if learner.objective is None:
             learner.objective = _objective(
                 run_fit, learner.desc.space, learner.n_trials, cap=cap, artifacts=folder

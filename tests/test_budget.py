@@ -36,7 +36,7 @@ def _board(tmp: Path) -> pd.DataFrame:
 
 
 def test_the_budget_holds_against_a_learner_slow_on_purpose(tmp_path) -> None:
-    budget = 20
+    budget = 30
     started = time.monotonic()
     done = subprocess.run(
         _cli(tmp_path, "dataset=iris", f"budget={budget}", "model=faulty,sleepy,dummy"),

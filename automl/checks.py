@@ -54,10 +54,19 @@ def _get(config: Mapping[str, Any], key: str) -> Any:
     return value
 
 
+def _typed(value: Any) -> str:
+    """A setting's value as the user typed it: budget=5, not the schema's float 5.0."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else _show(value)
+
+
 def _show(value: Any) -> str:
     return (
         "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
     )
+
+
+# What null means for a setting that accepts it, where it is not "no limit".
+NULL_MEANS = {"budget": "no budget, one study per job"}
 
 
 def check_numbers(config: Mapping[str, Any]) -> None:
@@ -67,8 +76,8 @@ def check_numbers(config: Mapping[str, Any]) -> None:
             continue
         why = problem(domain, value)
         if why:
-            also = " (or null for no limit)" if nullable else ""
-            raise UserError(f"{key}={_show(value)} is not accepted: {key} {why}{also}")
+            also = f" (or null for {NULL_MEANS.get(key, 'no limit')})" if nullable else ""
+            raise UserError(f"{key}={_typed(value)} is not accepted: {key} {why}{also}")
     for key, accepted in CHOICES.items():
         if _get(config, key) not in accepted:
             raise choose(key, str(_get(config, key)), accepted)

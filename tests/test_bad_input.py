@@ -61,7 +61,7 @@ SETTINGS = [
     (["search.timeout=0"], "search.timeout takes a number > 0 (or null for no limit)"),
     (["search.timeout=-10"], "search.timeout takes a number > 0"),
     (["search.timeout=soon"], "search.timeout takes a number"),
-    (["search=fast"], "unknown search 'fast'; available: default, quick, thorough"),
+    (["search=fast"], "unknown search 'fast'; available: budget, default, quick, thorough"),
     # threads, workers, limits
     (["threads=-1"], "threads=-1 is not accepted: threads takes an integer >= 0"),
     (["worker=-1"], "worker takes an integer >= 0"),
@@ -83,8 +83,8 @@ SETTINGS = [
         ["validation.folds=1"],
         "validation.folds=1 is not accepted: validation.folds takes an integer >= 2",
     ),
-    (["validation=kfold"], "unknown validation 'kfold'; available: cv, holdout"),
-    (["validation.method=loo"], "unknown validation.method 'loo'; available: cv, holdout"),
+    (["validation=kfold"], "unknown validation 'kfold'; available: auto, cv, holdout"),
+    (["validation.method=loo"], "unknown validation.method 'loo'; available: auto, cv, holdout"),
     # device
     (["device=tpu"], "unknown device 'tpu'; available: auto, cpu, cuda or cuda:N"),
     (["device=cuda:99"], "accepted here: auto, cpu"),

@@ -57,6 +57,7 @@ from automl.records import (
     RESULT,
     RUN,
     STOPPED_BY_BUDGET,
+    SURPLUS,
     AllocationRecord,
     ProblemRecord,
     ResultRecord,
@@ -111,6 +112,7 @@ class Learner:
     n_trials: int
     objective: Any = None
     skipped: str | None = None  # why it left the search early
+    full: bool = False  # its last ask was surplus: no more trials for it in this run
     trials: list[FrozenTrial] = field(default_factory=list)  # counted ones, as last read
 
     def read(self) -> None:
@@ -130,7 +132,11 @@ class Learner:
 
     @property
     def done(self) -> bool:
-        return len(self.finished) >= self.n_trials
+        """Its trial budget is used: by finished trials, and by running ones, which hold their
+        places (a trial a killed run left running, until recovery can close it, as in a study's
+        own loop); or its last ask was surplus."""
+        running = sum(t.state == TrialState.RUNNING for t in self.trials)
+        return self.full or len(self.finished) + running >= self.n_trials
 
     @property
     def seconds(self) -> float:
@@ -397,8 +403,11 @@ def _search(
                 run_fit, learner.desc.space, learner.n_trials, cap=cap, artifacts=folder
             )
         before = len(learner.finished)
+        asked = len(learner.study.get_trials(deepcopy=False))
         learner.study.optimize(learner.objective, n_trials=1, catch=(Exception,))
         learner.read()
+        last = learner.study.get_trials(deepcopy=False)[asked:]
+        learner.full = any(t.user_attrs.get(SURPLUS) for t in last)
         stopped = learner.finished[before:] if len(learner.finished) > before else []
         if any(t.user_attrs.get(STOPPED_BY_BUDGET) for t in stopped):
             learner.skipped = (

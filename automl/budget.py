@@ -160,7 +160,7 @@ class Learner:
 
     def refit_cost(self, maximize: bool) -> float:
         """Seconds its refit may take: its best trial's fit on one fold, scaled to all
-        development rows, plus its predictions, with a margin."""
+        development rows, and its prediction scaled to the test rows, with a margin."""
         complete = self.complete
         if not complete:
             return 0.0
@@ -169,7 +169,9 @@ class Learner:
         share = (folds - 1) / folds if folds > 1 else 1 - 0.2  # rows a fold's fit saw
         fit = float(best.user_attrs.get(FIT_TIME, _duration(best) / folds))
         predict = float(best.user_attrs.get(PREDICT_TIME, 0.0))
-        return 1.5 * (fit / share + predict) + 0.2
+        validated = self.desc.rows / folds if folds > 1 else self.desc.rows * 0.2
+        tested = self.desc.test_rows / validated if validated and self.desc.test_rows else 1.0
+        return 1.5 * (fit / share + predict * tested) + 0.2
 
 
 def eci(learner: Learner, best: float | None, maximize: bool) -> float:
@@ -434,12 +436,14 @@ def _search(
 def _refits(
     learners: Sequence[Learner], run_fit: Runner, clock: Clock, maximize: bool, folder: str
 ) -> dict[str, ResultRecord]:
-    """Refit each learner's best, the best learners first, each within what the budget has left."""
+    """Refit each learner's best within what the budget has left: the best learner first (the
+    pick's model), then the cheapest first, so that as many rows as the time allows have one."""
     results: dict[str, ResultRecord] = {}
     ranked = [one for one in learners if one.complete]
-    ranked.sort(
-        key=lambda one: -(one.best(maximize) or 0.0) if maximize else (one.best(maximize) or 0.0)
-    )
+    sign = 1.0 if maximize else -1.0
+    ranked.sort(key=lambda one: one.refit_cost(maximize))
+    ranked.sort(key=lambda one: -sign * (one.best(maximize) or 0.0))
+    ranked = ranked[:1] + sorted(ranked[1:], key=lambda one: one.refit_cost(maximize))
     for learner in ranked:
         best = _best(learner, maximize)
         stored = learner.study.user_attrs.get(RESULT) or {}

@@ -175,6 +175,7 @@ class Fitter:
             validation=p.validation,
             method=p.split.validation,
             rows=len(p.y_dev),
+            test_rows=len(p.y_test),
             portfolio=resolved.model.portfolio,
         )
 

@@ -50,6 +50,7 @@ class Description:
     validation: str = ""  # how it validates, in words ("5-fold cross-validation", ...)
     method: str = ""  # the validation method applied: cv or holdout (auto resolved)
     rows: int = 0  # development rows
+    test_rows: int = 0
     portfolio: tuple[Mapping[str, Any], ...] = ()  # the model's known-good configurations
 
 

@@ -7,9 +7,11 @@ Optuna searches each model's hyperparameters; leaderboards are views over the Op
 
 from __future__ import annotations
 
+from typing import Any
+
 import pluggy
 
-__version__ = "0.1.0"
+from automl._version import __version__  # noqa: E402,F401
 
 hookimpl = pluggy.HookimplMarker("automl")
 
@@ -18,6 +20,14 @@ from automl.errors import UserError  # noqa: E402
 from automl.registry import Data, Dataset, FitContext, Metric, Model  # noqa: E402
 from automl.space import Categorical, Float, Int  # noqa: E402
 from automl.task import ALL_TASKS, CLASSIFICATION, Task, parse_task  # noqa: E402
+
+
+def load(path: str) -> Any:
+    """The model saved at ``path`` (``results/models/*.model``), fitted, ready to ``predict``."""
+    from automl.model_file import load as _load
+
+    return _load(path)
+
 
 __all__ = [
     "ALL_TASKS",
@@ -36,5 +46,6 @@ __all__ = [
     "UserError",
     "__version__",
     "hookimpl",
+    "load",
     "parse_task",
 ]

@@ -73,6 +73,8 @@ from automl.study import (
     _objective,
     _provenance,
     _refit,
+    evidence,
+    model_path,
     open_study,
     study_name,
     summarize,
@@ -492,7 +494,7 @@ def _blend(
         return
     key = {one.study.study_name: best.number for one, _, best in members}
     previous = board.user_attrs.get(RESULT) or {}
-    if previous.get("members") == key and "error" not in previous:
+    if previous.get("members") == key and "error" not in previous and previous.get("scored"):
         return  # the same members as the stored ensemble: nothing to redo
     try:
         arrays = tuple(
@@ -500,7 +502,10 @@ def _blend(
             for _, r, best in members
         )  # fmt: skip
         run_fit.open(members[0][0].exp)
-        chosen = run_fit.blend(arrays, ensemble.SIZE)
+        models = tuple(r.model for _, r, _ in members if r.model)
+        save = str(model_path(folder, board.study_name)) if len(models) == len(members) else None
+        cap = max(clock.left() - clock.closing, SHORTEST)
+        chosen = run_fit.blend(arrays, ensemble.SIZE, models, save, cap)
     except KeyboardInterrupt:
         raise
     except Exception as error:  # the learners' rows stand; the ensemble says why it has none
@@ -512,12 +517,17 @@ def _blend(
     top = max(range(len(members)), key=lambda i: sign * members[i][1].val_score)
     weights = list(chosen.weights)
     val, test = chosen.val_score, chosen.test_score
+    made = {"model": chosen.model, "importance": chosen.importance, "n_classes": chosen.n_classes,
+            **evidence(folder, chosen, board)}  # fmt: skip
     if not sign * val > sign * members[top][1].val_score:
         # No better than its best member as the leaderboard reports it: the ensemble is that member.
         weights = [1.0 if i == top else 0.0 for i in range(len(members))]
         val, test = members[top][1].val_score, members[top][1].test_score
+        kept = ("model", "importance", "artifacts", "predictions", "scored", "truth", "n_classes")
+        made = {k: getattr(members[top][1], k) for k in kept}
     used = [(m, w) for m, w in zip(members, weights, strict=True) if w > 0]
     record = ResultRecord(
+        **made,
         params={m[0].exp.model: round(w, 4) for m, w in used},
         val_score=val,
         test_score=test,

@@ -77,6 +77,7 @@ def experiment(cfg: Any, command: str | None = None) -> Experiment:
         storage=c["storage"] or default_url(c["output_dir"]),
         progress=c["progress"],
         isolation=c["trial"]["isolation"],
+        artifacts=str(Path(c["output_dir"]) / "artifacts"),  # the refit's model and evidence
         trial_timeout=c["trial"]["timeout"],
         memory=c["trial"]["memory"],
         heartbeat=c["trial"]["heartbeat"],

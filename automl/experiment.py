@@ -69,7 +69,9 @@ class Experiment:
     # Keep every completed trial's validation predictions and the refit's test predictions (for
     # an ensemble): returned by the fits, stored beside the storage by the study.
     keep_predictions: bool = _part(EXECUTION, default=False)
-    # The folder those predictions go to (an Optuna artifact store); None: output_dir's.
+    # The folder (an Optuna artifact store) for those predictions and for the refit's evidence (what
+    # its metric scored on the test split, for intervals), with its saved model in a ``models``
+    # folder beside it. None: nothing is kept, no model is saved (the command sets output_dir's).
     artifacts: str | None = _part(EXECUTION, default=None)
 
     def identity(self) -> dict[str, Any]:

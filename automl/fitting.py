@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import optuna
 
-from automl import ensemble
+from automl import ensemble, model_file
 from automl.data import Prepared, SplitConfig, for_model, prepare
 from automl.errors import NotApplicable
 from automl.evaluate import blendable, fit_and_score
+from automl.explain import explain
 from automl.plugins import load_registry
 from automl.preprocess import encode_folds
 from automl.protocol import (
@@ -39,8 +40,10 @@ from automl.protocol import (
     Trial,
     TrialResult,
 )
+from automl.records import ENSEMBLE
 from automl.registry import Dataset, FitContext, Metric, Model, Registry
 from automl.space import SearchSpace, resolve
+from automl.winner import Winner
 
 if TYPE_CHECKING:
     from automl.experiment import Experiment
@@ -157,8 +160,10 @@ class Fitter:
         if isinstance(request, Trial):
             return self.trial(request.number, request.params, judge)
         if isinstance(request, Blend):
-            return self.blend(request.members, request.size)
-        return self.refit(request.params)
+            return self.blend(
+                request.members, request.size, request.models, request.save, request.cap
+            )
+        return self.refit(request.params, request.save, request.cap)
 
     def open(self, exp: Experiment) -> Description:
         registry = self._registry or load_registry()
@@ -215,9 +220,13 @@ class Fitter:
             predictions=np.concatenate(kept) if kept else None,
         )
 
-    def refit(self, params: Mapping[str, Any]) -> RefitResult:
+    def refit(
+        self, params: Mapping[str, Any], save: str | None = None, cap: float | None = None
+    ) -> RefitResult:
         """Fit ``params`` on train+validation behind the model's preprocessing (so that the final
-        model predicts on raw rows) and score it once on the test split."""
+        model predicts on raw rows) and score it once on the test split; with ``save``, write it
+        there as a :class:`Winner`, explained on the test split when the ``cap`` leaves time."""
+        started = time.monotonic()
         resolved = self._opened()
         p = resolved.prepared
         context = replace(resolved.context, started=time.monotonic())  # the refit's own time limit
@@ -229,28 +238,71 @@ class Fitter:
             raise NonFiniteScore(
                 f"metric {resolved.metric.name} gave {outcome.score} on the test split"
             )
+        keep = resolved.keep_predictions
+        saved = importance = None
+        if save is not None:
+            winner = Winner.of(outcome.estimator, p.classes, p.X_test)
+            importance = self._save(winner, save, outcome.score, params, started, cap, None)
+            saved = save
         return RefitResult(
             test_score=outcome.score,
             fit_time=outcome.fit_time,
             predict_time=outcome.predict_time,
             device=device_in_words(resolved.context.device),
             predictions=blendable(outcome.estimator, p.X_test, outcome, resolved.metric,
-                                  resolved.context.n_classes)
-            if resolved.keep_predictions else None,
+                                  resolved.context.n_classes) if keep else None,
+            scored=np.asarray(outcome.prediction),
+            truth=np.asarray(p.y_test),
+            n_classes=p.n_classes,
+            model=saved,
+            importance=importance,
         )  # fmt: skip
 
-    def blend(self, members: tuple[tuple[Any, Any], ...], size: int) -> BlendResult:
+    def _save(
+        self,
+        winner: Winner,
+        path: str,
+        test_score: float,
+        params: Mapping[str, Any],
+        started: float,
+        cap: float | None,
+        name: str | None,
+    ) -> dict[str, Any]:
+        """Explain ``winner`` on the test split (within half of what ``cap`` leaves) and save it."""
+        resolved = self._opened()
+        p, metric = resolved.prepared, resolved.metric
+        left = None if cap is None else max(cap - (time.monotonic() - started), 0.0) / 2
+        importance = explain(winner, p.X_test, p.y_test, metric, resolved.context.seed, left)
+        model_file.save(winner, path, {
+            "dataset": p.name, "model": name or resolved.model.name, "task": p.task.value,
+            "metric": metric.name, "direction": metric.direction, "test_score": test_score,
+            "test_rows": len(p.y_test), "params": dict(params), "importance": importance,
+        })  # fmt: skip
+        return importance
+
+    def blend(
+        self,
+        members: tuple[tuple[Any, Any], ...],
+        size: int,
+        models: tuple[str, ...] = (),
+        save: str | None = None,
+        cap: float | None = None,
+    ) -> BlendResult:
         """Greedy ensemble selection over the members' validation predictions, scored as a trial
-        is (the mean over folds), then the chosen blend of their test predictions scored once."""
+        is (the mean over folds), then the chosen blend of their test predictions scored once;
+        with ``save``, the members' saved ``models`` blended into one model there."""
+        started = time.monotonic()
         resolved = self._opened()
         p, metric, n_classes = resolved.prepared, resolved.metric, resolved.context.n_classes
         bounds = np.cumsum([0, *(len(f.y_valid) for f in p.folds)])
         y_valid = np.concatenate([f.y_valid for f in p.folds])
         extra = {"n_classes": n_classes} if metric.per_class else {}
 
+        def shown(blended: np.ndarray) -> np.ndarray:
+            return blended.argmax(axis=1) if metric.needs == "label" and n_classes else blended
+
         def scored(y: np.ndarray, blended: np.ndarray) -> float:
-            shown = blended.argmax(axis=1) if metric.needs == "label" and n_classes else blended
-            return float(metric.score(y, shown, **extra))
+            return float(metric.score(y, shown(blended), **extra))
 
         def validation(blended: np.ndarray) -> float:
             return float(np.mean([
@@ -260,8 +312,18 @@ class Fitter:
         chosen = ensemble.select(
             [m[0] for m in members], validation, metric.direction == "maximize", size
         )
-        test = scored(p.y_test, ensemble.blend([m[1] for m in members], chosen.weights))
-        return BlendResult(chosen.weights, chosen.score, chosen.member_scores, test)
+        test_blend = ensemble.blend([m[1] for m in members], chosen.weights)
+        test = scored(p.y_test, test_blend)
+        importance = None
+        if save is not None and models:
+            winner = Winner.ensemble([model_file.load(m) for m in models], chosen.weights)
+            importance = self._save(winner, save, test, {}, started, cap, ENSEMBLE)
+        return BlendResult(
+            chosen.weights, chosen.score, chosen.member_scores, test,
+            predictions=test_blend.astype(np.float32), scored=shown(test_blend),
+            truth=np.asarray(p.y_test), n_classes=n_classes, model=save if importance is not None else None,
+            importance=importance,
+        )  # fmt: skip
 
     def _opened(self) -> Resolved:
         if self.resolved is None:

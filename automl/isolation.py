@@ -87,11 +87,20 @@ class InProcess:
     ) -> TrialResult:
         return self.fitter.trial(number, params, judge)  # no fit here can be stopped: cap unused
 
-    def refit(self, params: Mapping[str, Any], cap: float | None = None) -> RefitResult:
-        return self.fitter.refit(params)
+    def refit(
+        self, params: Mapping[str, Any], cap: float | None = None, save: str | None = None
+    ) -> RefitResult:
+        return self.fitter.refit(params, save, cap)
 
-    def blend(self, members: tuple[tuple[Any, Any], ...], size: int) -> BlendResult:
-        return self.fitter.blend(members, size)
+    def blend(
+        self,
+        members: tuple[tuple[Any, Any], ...],
+        size: int,
+        models: tuple[str, ...] = (),
+        save: str | None = None,
+        cap: float | None = None,
+    ) -> BlendResult:
+        return self.fitter.blend(members, size, models, save, cap)
 
 
 def _die_with_parent() -> None:
@@ -248,11 +257,20 @@ class Worker:
     ) -> TrialResult:
         return self._call(Trial(number, params), judge, cap)
 
-    def refit(self, params: Mapping[str, Any], cap: float | None = None) -> RefitResult:
-        return self._call(Refit(params), cap=cap)
+    def refit(
+        self, params: Mapping[str, Any], cap: float | None = None, save: str | None = None
+    ) -> RefitResult:
+        return self._call(Refit(params, save, cap), cap=cap)
 
-    def blend(self, members: tuple[tuple[Any, Any], ...], size: int) -> BlendResult:
-        return self._call(Blend(members, size))
+    def blend(
+        self,
+        members: tuple[tuple[Any, Any], ...],
+        size: int,
+        models: tuple[str, ...] = (),
+        save: str | None = None,
+        cap: float | None = None,
+    ) -> BlendResult:
+        return self._call(Blend(members, size, models, save, cap), cap=cap)
 
     def _call(self, request: Request, judge: Judge | None = None, cap: float | None = None) -> Any:
         opening = isinstance(request, Open)  # loading data has no limit: it may be a download

@@ -1,5 +1,6 @@
 """Predictions kept beside the storage: each completed trial's validation predictions and each
-refit's test predictions, in Optuna's artifact store (a folder, ``<output_dir>/artifacts``).
+refit's test predictions (and, for the test score's interval, what its metric scored and the
+labels it scored them against), in Optuna's artifact store (a folder, ``<output_dir>/artifacts``).
 
 Optuna's artifact API does the bookkeeping: the file is copied into the store under an id, and the
 trial (or study) it belongs to records the id, so that whatever reads the storage finds it. The
@@ -38,12 +39,17 @@ def too_large(array: np.ndarray) -> str | None:
 
 
 def save(
-    folder: str | Path, array: np.ndarray, owner: optuna.Trial | optuna.Study, name: str
+    folder: str | Path,
+    array: np.ndarray,
+    owner: optuna.Trial | optuna.Study,
+    name: str,
+    dtype: type = np.float32,
 ) -> str:
-    """Store ``array`` for ``owner`` (a running trial, or a study); return its artifact id."""
+    """Store ``array`` for ``owner`` (a running trial, or a study); return its artifact id.
+    ``dtype``: float32 for what an ensemble averages, float64 where a score must come out exact."""
     with tempfile.TemporaryDirectory() as scratch:
         path = os.path.join(scratch, f"{name}.npy")
-        np.save(path, np.asarray(array, dtype=np.float32))
+        np.save(path, np.asarray(array, dtype=dtype))
         return upload_artifact(
             artifact_store=store(folder), file_path=path, study_or_trial=owner,
             mimetype="application/x-npy",
@@ -54,3 +60,8 @@ def load(folder: str | Path, artifact_id: str) -> np.ndarray:
     """The array stored under ``artifact_id``."""
     with store(folder).open_reader(artifact_id) as reader:
         return np.load(io.BytesIO(reader.read()), allow_pickle=False)
+
+
+def models(artifacts: str | Path) -> Path:
+    """Where the saved models of an artifact store's studies go: a folder beside it."""
+    return Path(artifacts).absolute().parent / "models"

@@ -76,6 +76,11 @@ class RefitResult:
     predict_time: float
     device: str  # where it trained, in words
     predictions: Any = None  # with keep_predictions: on the test split, as TrialResult's
+    scored: Any = None  # with keep_predictions: what the metric scored on the test split
+    truth: Any = None  # with keep_predictions: the (encoded) test labels or values
+    n_classes: int | None = None  # the dataset's classes (a test split may lack some)
+    model: str | None = None  # where the fitted model was saved, when the request said where
+    importance: Mapping[str, Any] | None = None  # automl.explain's, for a saved model
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,12 @@ class BlendResult:
     val_score: float  # the blend's, by the same measure as a trial's (the mean over folds)
     member_scores: tuple[float, ...]  # each member's own, by that measure
     test_score: float
+    predictions: Any = None  # the blend on the test split, as the members' test predictions
+    scored: Any = None  # what the metric scored of it
+    truth: Any = None
+    n_classes: int | None = None
+    model: str | None = None  # the ensemble saved as one model, when the request said where
+    importance: Mapping[str, Any] | None = None
 
 
 class Runner(Protocol):
@@ -101,9 +112,20 @@ class Runner(Protocol):
         cap: float | None = None,
     ) -> TrialResult: ...
 
-    def refit(self, params: Mapping[str, Any], cap: float | None = None) -> RefitResult: ...
+    # ``save``: where to write the fitted model (automl.model_file), explained when time allows.
+    def refit(
+        self, params: Mapping[str, Any], cap: float | None = None, save: str | None = None
+    ) -> RefitResult: ...
 
-    def blend(self, members: tuple[tuple[Any, Any], ...], size: int) -> BlendResult: ...
+    # ``models``: the members' saved models, which ``save`` combines into the ensemble's.
+    def blend(
+        self,
+        members: tuple[tuple[Any, Any], ...],
+        size: int,
+        models: tuple[str, ...] = (),
+        save: str | None = None,
+        cap: float | None = None,
+    ) -> BlendResult: ...
 
 
 @dataclass(frozen=True)
@@ -120,6 +142,10 @@ class Trial:
 @dataclass(frozen=True)
 class Refit:
     params: Mapping[str, Any]
+    save: str | None = None
+    cap: float | None = (
+        None  # the seconds it may take: an explanation that would not fit is skipped
+    )
 
 
 @dataclass(frozen=True)
@@ -129,6 +155,9 @@ class Blend:
 
     members: tuple[tuple[Any, Any], ...]
     size: int
+    models: tuple[str, ...] = ()
+    save: str | None = None
+    cap: float | None = None
 
 
 Request = Open | Trial | Refit | Blend

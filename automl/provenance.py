@@ -6,7 +6,7 @@ import platform
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, entry_points, version
 
-from automl import __version__
+from automl._version import __version__
 
 LIBRARIES = (
     "optuna",

@@ -86,7 +86,18 @@ class ResultRecord(_Record):
     predict_time: float | None = None
     device: str | None = None
     error: str | None = None
-    predictions: str | None = None  # artifact id of the refit's test predictions
+    predictions: str | None = None  # artifact id of the refit's test predictions (blendable)
+    # The evidence of the test score, for its interval: artifact ids of what the metric scored on
+    # the test split (labels, probabilities or values) and of the test labels it was scored against,
+    # and the folder (absolute) of the artifact store that holds them.
+    scored: str | None = None
+    truth: str | None = None
+    artifacts: str | None = None
+    n_classes: int | None = None  # the dataset's, which a per-class metric needs
+    model: str | None = None  # the saved fitted model (automl.model_file), an absolute path
+    # Why the row's model is what it is, on the test split (automl.explain): permutation importance
+    # per original column as [mean, std], the learner's own importances, or why none was computed.
+    importance: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

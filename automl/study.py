@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.trial import TrialState
 
@@ -24,7 +27,14 @@ from automl import __version__, devices, predictions, samplers
 from automl.experiment import Experiment
 from automl.isolation import Limits, runner
 from automl.progress import Progress
-from automl.protocol import Description, Runner, StoppedByBudget, TrialFailed
+from automl.protocol import (
+    BlendResult,
+    Description,
+    RefitResult,
+    Runner,
+    StoppedByBudget,
+    TrialFailed,
+)
 from automl.provenance import versions
 from automl.records import (
     ERROR,
@@ -189,18 +199,18 @@ def _refit(
         previous
         and previous.get("best_trial") == best.number
         and ERROR not in previous
-        and (artifacts is None or previous.get("predictions"))
+        and (artifacts is None or (previous.get("scored") and previous.get("model")))
     ):
         return ResultRecord.read(previous)  # already refit for this best trial: nothing to redo
     params = space.complete(best.params)
     try:
-        refit = run_fit.refit(params, cap=cap)
-        fields = {k: v for k, v in asdict(refit).items() if k != "predictions"}
-        kept = None
-        if artifacts is not None and refit.predictions is not None:
-            if predictions.too_large(refit.predictions) is None:
-                kept = predictions.save(artifacts, refit.predictions, study, "test")
-        result = ResultRecord(best.number, params, best.value, **fields, predictions=kept)
+        save = None if artifacts is None else str(model_path(artifacts, study.study_name))
+        refit = run_fit.refit(params, cap=cap, save=save)
+        result = ResultRecord(
+            best.number, params, best.value,
+            **{f.name: getattr(refit, f.name) for f in fields(refit) if f.name not in EVIDENCE},
+            **({} if artifacts is None else evidence(artifacts, refit, study)),
+        )  # fmt: skip
     except KeyboardInterrupt:
         raise
     except Exception as error:
@@ -208,6 +218,28 @@ def _refit(
         log.warning("refit of %s failed: %s", study.study_name, result.error)
     study.set_user_attr(RESULT, result.stored())
     return result
+
+
+EVIDENCE = ("predictions", "scored", "truth")  # arrays, kept as artifacts rather than in the record
+
+
+def model_path(artifacts: str, study: str) -> Path:
+    """Where the fitted model of ``study`` is saved: a readable name, unique by the study's digest."""
+    return predictions.models(artifacts) / f"{re.sub(r'[^A-Za-z0-9._=-]+', '_', study)}.model"
+
+
+def evidence(
+    artifacts: str, made: RefitResult | BlendResult, study: optuna.Study
+) -> dict[str, Any]:
+    """The arrays of a refit (or a blend) kept for ``study``: its test predictions for an ensemble,
+    and what its metric scored with the labels, for the test score's interval."""
+    out: dict[str, Any] = {"artifacts": str(Path(artifacts).absolute())}
+    arrays = {"predictions": (made.predictions, np.float32),
+              "scored": (made.scored, np.float64), "truth": (made.truth, np.float64)}  # fmt: skip
+    for key, (array, dtype) in arrays.items():
+        if array is not None and predictions.too_large(array) is None:
+            out[key] = predictions.save(artifacts, array, study, f"test-{key}", dtype)
+    return out
 
 
 def _describe(exp: Experiment, desc: Description) -> ProblemRecord:
@@ -319,7 +351,7 @@ def _run(exp: Experiment, registry: Registry | None) -> Summary:
                 study.optimize(objective, n_trials=1, catch=(Exception,))
         finally:
             progress.close()
-        result = _refit(study, run_fit, desc.space)
+        result = _refit(study, run_fit, desc.space, artifacts=exp.artifacts)
     except KeyboardInterrupt:
         raise Interrupted(name) from None
     return summarize(study, exp, desc, result)

@@ -222,7 +222,7 @@ class WriteLeaderboards(Callback):
         errors = [r["error"] for r in records if "error" in r]
         if studies:
             url = cfg.storage or default_url(cfg.output_dir)
-            frame = leaderboard.rows(open_storage(url), studies)
+            frame = leaderboard.rows(open_storage(url), studies, leaderboard.home(url))
             paths = publish(frame, cfg.leaderboard.dir, redact(url), printed=cfg.leaderboard.show)
             print(summary(paths))
         skipped = [r["skipped"] for r in records if "skipped" in r]

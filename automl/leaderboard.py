@@ -12,12 +12,13 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
-from automl import __version__
+from automl import __version__, evidence, intervals
 from automl.records import (
     ALLOCATION,
     ENSEMBLE,
@@ -33,9 +34,14 @@ from automl.records import (
 )
 
 COLUMNS = [
-    "rank", "pick", "model", "test_score", "val_score", "fit_time", "predict_time",
-    "trials", "failed", "pruned", "search_time", "best_params", "seed", "error",
+    "rank", "pick", "model", "test_score", "test_low", "test_high", "margin_low", "margin_high",
+    "indistinct", "val_score", "fit_time", "predict_time", "trials", "failed", "pruned",
+    "search_time", "best_params", "seed", "error",
 ]  # fmt: skip
+# What a row hands over, in the CSV: its saved model, and why it scores as it does.
+WINNER = ["model_path", "importance"]
+# Where a row's evidence is (not written: the CSV's intervals are drawn from it).
+EVIDENCE = ["task", "n_classes", "artifacts", "scored", "truth"]
 # Where each row came from, in the CSV (the Markdown lists them under the table).
 PROVENANCE = ["device", "versions", "command", "config"]
 # How each row was made, in the CSV (the Markdown says it under the table): a learner's or the
@@ -43,8 +49,28 @@ PROVENANCE = ["device", "versions", "command", "config"]
 MAKING = ["kind", "validation", "allocation"]
 
 
-def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataFrame:
-    """One row per study made by this harness (all of them, or those named)."""
+def home(url: str) -> Path | None:
+    """The folder of a file-backed storage, where its artifacts and models are looked for when
+    they are not where they were written; None for a database."""
+    path = url.removeprefix("journal:")
+    return None if "://" in path else Path(path).absolute().parent
+
+
+def _model(recorded: str | None, where: Path | None) -> str:
+    """A row's saved model: where it was written, or beside the storage when that moved."""
+    if not recorded:
+        return ""
+    if Path(recorded).is_file() or where is None:
+        return recorded
+    moved = where / "models" / Path(recorded).name
+    return str(moved) if moved.is_file() else recorded
+
+
+def rows(
+    storage: BaseStorage, studies: Iterable[str] | None = None, where: Path | None = None
+) -> pd.DataFrame:
+    """One row per study made by this harness (all of them, or those named). ``where``: the
+    storage's folder (``home(url)``), to find artifacts and models that moved with it."""
     wanted = None if studies is None else set(studies)
     records = []
     for study in storage.get_all_studies():
@@ -99,12 +125,21 @@ def rows(storage: BaseStorage, studies: Iterable[str] | None = None) -> pd.DataF
                 "kind": info.kind or LEARNER,
                 "validation": info.validation or "",
                 "allocation": json.dumps(study.user_attrs.get(ALLOCATION) or {}, sort_keys=True),
+                "model_path": _model(result and result.model, where),
+                "importance": json.dumps((result and result.importance) or {}, sort_keys=True),
+                "task": info.task or "",
+                "n_classes": (result and result.n_classes) or math.nan,
+                "artifacts": evidence.folder(result and result.artifacts, where) or "",
+                "scored": (result and result.scored) or "",
+                "truth": (result and result.truth) or "",
             }
         )
     columns = [
-        "dataset", "metric", "direction", *COLUMNS, *PROVENANCE, "study", "updated", *MAKING
+        "dataset", "metric", "direction", *COLUMNS, *PROVENANCE, "study", "updated", *MAKING,
+        *WINNER, *EVIDENCE,
     ]  # fmt: skip
-    return pd.DataFrame.from_records(records, columns=columns)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    return frame.drop(columns=evidence.COLUMNS)  # rank() fills them, once the pick is known
 
 
 def _when(allocation: dict | None) -> datetime | None:
@@ -143,7 +178,7 @@ def rank(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
                 best = order.sort_values(["_v", "_e", "fit_time", "model"], kind="stable")
                 picks.add(best.index[0])
         board["pick"] = ["*" if i in picks else "" for i in board.index]
-        boards[(str(dataset), str(metric))] = board.reset_index(drop=True)
+        boards[(str(dataset), str(metric))] = evidence.attach(board.reset_index(drop=True))
     return boards
 
 
@@ -160,11 +195,32 @@ def _short_params(text: str) -> str:
     )
 
 
+def _interval(score: float, low: float, high: float) -> str:
+    if pd.isna(score):
+        return ""
+    return f"{score:.4f}" if pd.isna(low) else f"{score:.4f} [{low:.4f}, {high:.4f}]"
+
+
+def _margin(row: Any) -> str:
+    """A row's margin over the pick, as its paired interval; ≈ where it includes 0."""
+    if row.pick == "*":
+        return "pick"
+    if pd.isna(row.margin_low):
+        return ""
+    mark = "≈ " if row.indistinct else ""
+    return f"{mark}[{row.margin_low:+.4f}, {row.margin_high:+.4f}]"
+
+
 def _markdown(board: pd.DataFrame, dataset: str, metric: str, source: str) -> str:
     direction = "higher" if board["direction"].iloc[0] == "maximize" else "lower"
     table = board[COLUMNS].copy()
-    for column in ("test_score", "val_score"):
-        table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+    table["test_score"] = [
+        _interval(*v) for v in zip(board.test_score, board.test_low, board.test_high, strict=True)
+    ]
+    table["vs_pick"] = [_margin(row) for row in board.itertuples()]
+    table = table.drop(columns=[*evidence.COLUMNS])
+    table.insert(table.columns.get_loc("test_score") + 1, "vs_pick", table.pop("vs_pick"))
+    table["val_score"] = table["val_score"].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
     for column in ("fit_time", "predict_time"):
         table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
     table["search_time"] = table["search_time"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
@@ -173,13 +229,60 @@ def _markdown(board: pd.DataFrame, dataset: str, metric: str, source: str) -> st
     return (
         f"# {dataset}: {metric} ({direction} is better)\n\n"
         f"Ranked by test score. `*` marks the harness's pick, the best validation score: selection "
-        f"never sees test scores. Times are seconds for the final refit on train+validation and for "
-        f"predicting the test split; search_time is the seconds of its trials.\n\n"
+        f"never sees test scores. test_score gives its {intervals.CONFIDENCE:.0%} interval "
+        f"(bootstrap over the test rows, stratified by class, {intervals.RESAMPLES} resamples); "
+        f"vs_pick is the row's score minus the pick's on the same resamples, and ≈ marks the rows "
+        f"whose interval includes 0: not distinguishable from the pick on this test split. Times "
+        f"are seconds for the final refit on train+validation and for predicting the test split; "
+        f"search_time is the seconds of its trials.\n\n"
         + table.to_markdown(index=False)
         + _validation(board)
         + f"\n\nStorage: `{source}` · automl {__version__} · {when}\n"
+        + _winner(board)
+        + _seeds(board)
         + _allocation(board)
         + _reproduce(board)
+    )
+
+
+def _winner(board: pd.DataFrame) -> str:
+    """Where each seed's pick was saved, how to use it, and what drives it."""
+    text = ""
+    for row in board[(board["pick"] == "*") & (board["model_path"] != "")].itertuples():
+        path = Path(row.model_path)
+        shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+        found = json.loads(row.importance or "{}").get("permutation") or {}
+        top = sorted(found.items(), key=lambda item: -item[1][0])[:5]
+        text += (
+            f"\n## Winner (seed {row.seed}): {row.model}\n\nSaved with its preprocessing as "
+            f"`{shown}`: `automl-predict --model {shown} --data new.csv`, or "
+            f"`automl.load(path).predict(frame)` in Python.\n"
+        )
+        if top:
+            text += (
+                "\nPermutation importance on the test split (score lost, mean ± std): "
+                + (", ".join(f"{name} {m:.4f} ± {sd:.4f}" for name, (m, sd) in top))
+                + (" …" if len(found) > len(top) else "")
+                + "\n"
+            )
+    return text
+
+
+def _seeds(board: pd.DataFrame) -> str:
+    """Across seeds: each model's test score, mean ± standard deviation and range."""
+    if board["seed"].nunique() < 2:
+        return ""
+    spread = board.groupby("model")["test_score"].agg(["mean", "std", "min", "max", "count"])
+    ascending = board["direction"].iloc[0] != "maximize"
+    spread = spread.sort_values("mean", ascending=ascending)
+    lines = [
+        f"| {model} | {r['mean']:.4f} ± {r['std']:.4f} | {r['min']:.4f} to {r['max']:.4f} | "
+        f"{int(r['count'])} |"
+        for model, r in spread.iterrows()
+    ]
+    return (
+        "\n## Across seeds\n\n| model | test_score mean ± sd | range | seeds |\n"
+        "| --- | --- | --- | ---: |\n" + "\n".join(lines) + "\n"
     )
 
 
@@ -234,7 +337,7 @@ def write(
     paths = []
     for (dataset, metric), board in boards.items():
         stem = folder / re.sub(r"[^\w.-]", "_", f"{dataset}-{metric}")
-        board[["dataset", "metric", *COLUMNS, *PROVENANCE, "study", *MAKING]].to_csv(
+        board[["dataset", "metric", *COLUMNS, *PROVENANCE, "study", *MAKING, *WINNER]].to_csv(
             stem.with_suffix(".csv"), index=False
         )
         stem.with_suffix(".md").write_text(_markdown(board, dataset, metric, source))
@@ -246,5 +349,10 @@ def render(board: pd.DataFrame) -> str:
     """A compact terminal view of one leaderboard."""
     shown = board[
         ["rank", "pick", "model", "test_score", "val_score", "fit_time", "trials", "failed", "seed"]
-    ]
+    ].copy()
+    shown.insert(4, "95% interval", [
+        "" if pd.isna(lo) else f"[{lo:.4f}, {hi:.4f}]"
+        for lo, hi in zip(board["test_low"], board["test_high"], strict=True)
+    ])  # fmt: skip
+    shown.insert(5, "vs pick", [_margin(row) for row in board.itertuples()])
     return shown.to_string(index=False, float_format=lambda v: f"{v:.4f}")

@@ -17,7 +17,7 @@ def rebuild(
 ) -> list[Path]:
     if url.endswith(JOURNAL_SUFFIXES) and not Path(url.removeprefix("journal:")).is_file():
         raise UserError(f"no storage at '{url}'; give --storage PATH.journal or a database URL")
-    frame = leaderboard.rows(open_storage(url))
+    frame = leaderboard.rows(open_storage(url), where=leaderboard.home(url))
     if not every:
         frame = leaderboard.latest(frame)
     if datasets:

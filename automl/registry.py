@@ -129,6 +129,10 @@ class Metric:
     from ``predict_proba``) or ``"value"`` (regression predictions). Class labels are always encoded
     as 0..n-1; with ``per_class=True`` the metric is called as ``score(y_true, y_pred, n_classes=n)``,
     for metrics that must know classes absent from a particular split.
+
+    A metric that is the mean of per-row terms may say so with ``per_row(y_true, y_pred)``, giving
+    the terms, and ``from_mean`` (a function of the mean, for RMSE's square root): its bootstrap
+    intervals then average resampled terms instead of calling ``score`` a thousand times.
     """
 
     name: str
@@ -139,6 +143,8 @@ class Metric:
     default_for: frozenset[Task] = frozenset()
     per_class: bool = False
     description: str = ""
+    per_row: Callable[[Any, Any], Any] | None = None
+    from_mean: Callable[[Any], Any] | None = None
 
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,18 @@ from automl.study import _digest
 from tests.conftest import ROOT
 
 CORE = ROOT / "automl"
-VIEWS = ("leaderboard", "compare", "report", "figures", "rebuild", "records", "publish")
-FITTING = {"study", "isolation", "fitting", "evaluate", "preprocess"}
+VIEWS = (
+    "leaderboard",
+    "compare",
+    "report",
+    "figures",
+    "rebuild",
+    "records",
+    "publish",
+    "evidence",
+    "intervals",
+)
+FITTING = {"study", "isolation", "fitting", "evaluate", "preprocess", "winner", "explain"}
 FITTING_LIBRARIES = {"sklearn", "torch", "lightgbm"}
 
 

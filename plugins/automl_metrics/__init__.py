@@ -42,17 +42,47 @@ def _rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.sqrt(skm.mean_squared_error(y_true, y_pred)))
 
 
+def _hits(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    return (np.asarray(y_true) == np.asarray(y_pred)).astype(float)
+
+
+def _squares(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    return (np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float)) ** 2
+
+
+def _absolute(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    return np.abs(np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float))
+
+
 METRICS = (
-    Metric("accuracy", skm.accuracy_score, "maximize", CLASSIFICATION, default_for=CLASSIFICATION),
+    Metric(
+        "accuracy",
+        skm.accuracy_score,
+        "maximize",
+        CLASSIFICATION,
+        default_for=CLASSIFICATION,
+        per_row=_hits,
+    ),  # fmt: skip
     Metric("balanced_accuracy", skm.balanced_accuracy_score, "maximize", CLASSIFICATION),
     Metric("f1", _averaged(skm.f1_score), "maximize", CLASSIFICATION, per_class=True),
     Metric("recall", _averaged(skm.recall_score), "maximize", CLASSIFICATION, per_class=True),
     Metric("precision", _averaged(skm.precision_score), "maximize", CLASSIFICATION, per_class=True),
     Metric("roc_auc", _roc_auc, "maximize", CLASSIFICATION, needs="proba"),
     Metric("log_loss", _log_loss, "minimize", CLASSIFICATION, needs="proba"),
-    Metric("mse", skm.mean_squared_error, "minimize", REGRESSION, needs="value"),
-    Metric("rmse", _rmse, "minimize", REGRESSION, needs="value", default_for=REGRESSION),
-    Metric("mae", skm.mean_absolute_error, "minimize", REGRESSION, needs="value"),
+    Metric("mse", skm.mean_squared_error, "minimize", REGRESSION, needs="value", per_row=_squares),
+    Metric(
+        "rmse",
+        _rmse,
+        "minimize",
+        REGRESSION,
+        needs="value",
+        default_for=REGRESSION,
+        per_row=_squares,
+        from_mean=np.sqrt,
+    ),  # fmt: skip
+    Metric(
+        "mae", skm.mean_absolute_error, "minimize", REGRESSION, needs="value", per_row=_absolute
+    ),  # fmt: skip
     Metric("r2", skm.r2_score, "maximize", REGRESSION, needs="value"),
 )
 assert {t for m in METRICS for t in m.default_for} == set(ALL_TASKS)

@@ -174,3 +174,23 @@ def test_permutation_importance_is_on_the_original_columns(tmp_path) -> None:
     assert sum(found["native"].values()) == pytest.approx(1.0)
     assert max(found["native"], key=found["native"].get) == "signal"
     assert "skipped" in explain.explain(winner, frame, y, metric, seed=0, within=0.0)
+
+
+@pytest.mark.slow
+def test_a_moved_storage_folder_keeps_its_intervals_and_models(made, tmp_path) -> None:
+    import shutil
+
+    from automl import rebuild
+
+    moved = tmp_path / "kept"
+    shutil.copytree(made / "results", moved, ignore=shutil.ignore_patterns("runs"))
+    for folder in ("artifacts", "models"):  # gone from where the rows say they were written
+        shutil.rmtree(made / "results" / folder)
+    try:
+        rebuild.rebuild(str(moved / "automl.journal"), str(tmp_path / "lb"), None, show=False)
+    finally:
+        for folder in ("artifacts", "models"):
+            shutil.copytree(moved / folder, made / "results" / folder)
+    board = pd.read_csv(next((tmp_path / "lb").glob("*-accuracy.csv")))
+    assert board["test_low"].notna().sum() >= 3
+    assert board[board["pick"] == "*"]["model_path"].iloc[0].startswith(str(moved))

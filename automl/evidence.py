@@ -29,13 +29,11 @@ COLUMNS = ["test_low", "test_high", "margin_low", "margin_high", "indistinct"]
 
 
 def folder(recorded: str | None, home: str | Path | None) -> str | None:
-    """The artifact store a row's evidence is in: where it was written, or beside the storage
-    (a storage folder moved, or kept in a repository)."""
-    if recorded and Path(recorded).is_dir():
-        return recorded
+    """The artifact store a row's evidence is in: beside the storage (as written by default, or
+    a storage folder moved or kept in a repository), else where it was written."""
     if home is not None and (Path(home) / "artifacts").is_dir():
         return str(Path(home) / "artifacts")
-    return None
+    return recorded if recorded and Path(recorded).is_dir() else None
 
 
 def _arrays(row: Any) -> tuple[np.ndarray, np.ndarray] | None:

@@ -57,13 +57,11 @@ def home(url: str) -> Path | None:
 
 
 def _model(recorded: str | None, where: Path | None) -> str:
-    """A row's saved model: where it was written, or beside the storage when that moved."""
+    """A row's saved model: beside the storage (a folder kept or moved), else where it was written."""
     if not recorded:
         return ""
-    if Path(recorded).is_file() or where is None:
-        return recorded
-    moved = where / "models" / Path(recorded).name
-    return str(moved) if moved.is_file() else recorded
+    beside = None if where is None else where / "models" / Path(recorded).name
+    return str(beside) if beside is not None and beside.is_file() else recorded
 
 
 def rows(
@@ -253,10 +251,12 @@ def _winner(board: pd.DataFrame) -> str:
         shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
         found = json.loads(row.importance or "{}").get("permutation") or {}
         top = sorted(found.items(), key=lambda item: -item[1][0])[:5]
-        text += (
-            f"\n## Winner (seed {row.seed}): {row.model}\n\nSaved with its preprocessing as "
-            f"`{shown}`: `automl-predict --model {shown} --data new.csv`, or "
-            f"`automl.load(path).predict(frame)` in Python.\n"
+        text += f"\n## Winner (seed {row.seed}): {row.model}\n\n" + (
+            f"Saved with its preprocessing as `{shown}`: `automl-predict --model {shown} --data "
+            f"new.csv`, or `automl.load(path).predict(frame)` in Python.\n"
+            if path.is_file()
+            else f"Its run saved it as `{shown}`, which is not kept with this storage: run the "
+            f"command below again to make it.\n"
         )
         if top:
             text += (

@@ -69,7 +69,8 @@ def _table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _normalised(table: pd.DataFrame) -> pd.DataFrame:
-    base = table[BASELINE] if BASELINE in table else table.min(axis=1)
+    worst = table.min(axis=1)  # where the baseline did not run (or is not there at all)
+    base = table[BASELINE].fillna(worst) if BASELINE in table else worst
     span = table.max(axis=1) - base
     norm = table.sub(base, axis=0).div(span.where(span > 0), axis=0)
     flat = np.broadcast_to((span <= 0).to_numpy()[:, None], table.shape)  # all models scored alike
@@ -267,3 +268,9 @@ def critical_difference(frame: pd.DataFrame, alpha: float = 0.05) -> CriticalDif
         cd=float(q * np.sqrt(k * (k + 1) / (6 * n))),
         alpha=alpha,
     )
+
+
+def normalised(frame: pd.DataFrame) -> pd.DataFrame:
+    """Datasets × models: each test score normalised as ``aggregate`` does (0 at the baseline or
+    the worst, 1 at the best of the dataset; NaN where a model did not run)."""
+    return _normalised(_table(frame))

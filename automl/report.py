@@ -1,66 +1,66 @@
 """``automl-report``: one self-contained HTML report, and a Markdown one with linked images, from any
 storage URL.
 
-The report holds the comparison across datasets (automl.compare) with its critical-difference
-diagram, then each dataset's leaderboard as a table that sorts on a click, score against fit time
-with the Pareto front, each study's search (best so far against trials and time, hyperparameter
-importances), and for every row the exact command and resolved config that produced it. Everything
-that comes from data or plugins is escaped: a dataset named ``<script>`` is shown, never run.
+The report opens with each dataset's pick at a glance; across datasets (two or more) a heat map of
+normalised scores, Elo with its interval, the critical-difference diagram and the comparison table;
+then per dataset each learner's test score with its interval (the pick marked, the rows not
+distinguishable from it shaded), the leaderboard (sortable; hyperparameters folded away), score
+against fit time with the Pareto front, the pick's saved model and feature importances, each study's
+search, and for every row the exact command and resolved config that produced it. Everything that
+comes from data or plugins is escaped: a dataset named ``<script>`` is shown, never run.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
-import html
 import json
+import math
 import re
+import shlex
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
 import pandas as pd
+from optuna.storages import BaseStorage
 
 from automl import __version__, compare, figures, leaderboard
 from automl.errors import UserError
+from automl.report_html import (
+    board_table,
+    comparison_table,
+    escape,
+    image,
+    interval,
+    number,
+    page,
+    sortable,
+)
 from automl.storage import DEFAULT_FILE, open_storage, redact
 
-SORTER = """
-document.querySelectorAll("table.sortable th").forEach((th) => {
-  th.addEventListener("click", () => {
-    const table = th.closest("table");
-    const body = table.tBodies[0];
-    const column = Array.from(th.parentNode.children).indexOf(th);
-    const ascending = th.dataset.order !== "ascending";
-    table.querySelectorAll("th").forEach((other) => { delete other.dataset.order; });
-    th.dataset.order = ascending ? "ascending" : "descending";
-    const key = (row) => {
-      const cell = row.children[column];
-      const number = parseFloat(cell.dataset.sort);
-      return Number.isNaN(number) ? cell.textContent.trim() : number;
-    };
-    const rows = Array.from(body.rows).sort((a, b) => {
-      const x = key(a), y = key(b);
-      const order = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
-      return ascending ? order : -order;
-    });
-    rows.forEach((row) => body.appendChild(row));
-  });
-});
-"""
+# Columns a board may lack (made by an older harness): what a missing one means, no data.
+OPTIONAL = {
+    "test_low": math.nan, "test_high": math.nan, "margin_low": math.nan, "margin_high": math.nan,
+    "indistinct": None, "importance": "{}", "model_path": "",
+}  # fmt: skip
 
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; cursor: pointer; user-select: none; }
-th[data-order=ascending]::after { content: " \\25B2"; }
-th[data-order=descending]::after { content: " \\25BC"; }
-td.number { text-align: right; font-variant-numeric: tabular-nums; }
-pre { white-space: pre-wrap; font-size: 0.85em; max-width: 60em; }
-img { max-width: 100%; }
-"""
+
+@dataclass
+class _Parts:
+    """The report as it grows: HTML, Markdown, and the images both show."""
+
+    html: list[str] = field(default_factory=list)
+    md: list[str] = field(default_factory=list)
+    images: dict[str, bytes] = field(default_factory=dict)
+
+    def image(self, png: bytes, alt: str, *names: str, caption: str = "") -> str:
+        """Keep ``png`` as an image file linked from the Markdown; its inline HTML figure."""
+        name = _name(*names)
+        self.images[name] = png
+        self.md.append(f"![{alt}](img/{name})\n")
+        return image(png, alt, caption)
 
 
 def _name(*parts: str) -> str:
@@ -70,38 +70,97 @@ def _name(*parts: str) -> str:
     return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', text)[:60]}-{digest}.png"
 
 
-def _cell(value: object, digits: int = 4) -> str:
-    if isinstance(value, float):
-        if pd.isna(value):
-            return '<td class="number" data-sort=""></td>'
-        return f'<td class="number" data-sort="{value!r}">{value:.{digits}f}</td>'
-    if isinstance(value, int):
-        return f'<td class="number" data-sort="{value}">{value}</td>'
-    return f"<td>{html.escape(str(value))}</td>"
+def _anchor(dataset: str, metric: str) -> str:
+    return "d-" + hashlib.sha1(f"{dataset}\0{metric}".encode()).hexdigest()[:10]
 
 
-def _table(frame: pd.DataFrame, table_id: str) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join(
-        "<tr>" + "".join(_cell(_plain(v)) for v in row) + "</tr>"
-        for row in frame.itertuples(index=False)
-    )
-    return (
-        f'<table class="sortable" id="{html.escape(table_id)}"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table>"
-    )
+def _complete(board: pd.DataFrame) -> pd.DataFrame:
+    """``board`` with every optional column, missing ones as no data."""
+    board = board.copy()
+    for column, empty in OPTIONAL.items():
+        if column not in board:
+            board[column] = pd.Series([empty] * len(board), index=board.index, dtype="object")
+        elif isinstance(empty, str):
+            board[column] = board[column].fillna(empty).astype(str)
+    for column in ("test_low", "test_high", "margin_low", "margin_high"):
+        board[column] = pd.to_numeric(board[column], errors="coerce")
+    return board
 
 
-def _plain(value: object) -> object:
-    """numpy and pandas scalars as Python ones, so that cells format by kind."""
-    if hasattr(value, "item") and not isinstance(value, str):
-        return value.item()
-    return value
+def _summary(boards: dict[tuple[str, str], pd.DataFrame]) -> str:
+    """One row per leaderboard and seed: its pick, and how many rows it cannot be told from."""
+    rows = []
+    for (dataset, metric), board in boards.items():
+        for pick in board[board["pick"] == "*"].itertuples():
+            seed = board[board["seed"] == pick.seed]
+            same = sum(figures.indistinct(v) for v in seed["indistinct"])
+            rows.append(
+                f'<tr><td><a href="#{_anchor(dataset, metric)}">{escape(dataset)}</a></td>'
+                f"<td>{escape(metric)}</td><td>{escape(pick.model)}</td>"
+                + number(pick.test_score, interval(pick.test_score, pick.test_low, pick.test_high))
+                + number(same, str(same))
+                + number(len(seed), str(len(seed)))
+                + number(pick.seed, str(pick.seed))
+                + "</tr>"
+            )
+    headings = ["dataset", "metric", "pick", "test score [95% CI]",
+                "not distinguishable from it", "learners", "seed"]  # fmt: skip
+    return "<h2>At a glance</h2>" + sortable(headings, rows, "summary")
 
 
-def _image(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode()
-    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+def _across(frame: pd.DataFrame, parts: _Parts) -> None:
+    board = compare.aggregate(frame)
+    parts.md.append("## Across datasets\n\n" + compare.render(board) + "\n")
+    heat = parts.image(
+        figures.heatmap(compare.normalised(frame)), "normalised scores", "normalised",
+        caption="Per dataset, 0 = the dummy baseline (or the worst), 1 = the best; grey: not run.",
+    )  # fmt: skip
+    elo = parts.image(
+        figures.elo(board), "Elo ratings", "elo",
+        caption="Bradley-Terry fit to every pairwise result; 95% bootstrap interval over datasets.",
+    )  # fmt: skip
+    parts.html.append(f'<h2>Across datasets</h2><div class="figures">{heat}{elo}</div>')
+    cd = compare.critical_difference(frame)
+    if cd is not None:
+        caption = "Mean rank (best left); a bar joins learners closer than the critical difference."
+        parts.html.append(
+            parts.image(
+                figures.cd_diagram(cd),
+                "critical-difference diagram",
+                "critical-difference",
+                caption=caption,
+            )  # fmt: skip
+        )
+    parts.html.append(comparison_table(board))
+
+
+def _winner(board: pd.DataFrame, dataset: str, metric: str, parts: _Parts) -> None:
+    """Where each seed's pick was saved, how to use it, and what its score depends on."""
+    for row in board[board["pick"] == "*"].itertuples():
+        found = json.loads(row.importance or "{}")
+        score = interval(row.test_score, row.test_low, row.test_high)
+        text = (
+            f"<h3>The pick: {escape(row.model)} (seed {escape(row.seed)})</h3>"
+            f"<p>The best validation score ({row.val_score:.4f}); test {escape(metric)} {score}.</p>"
+        )
+        if row.model_path:
+            path = Path(row.model_path)
+            shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+            command = f"automl-predict --model {shlex.quote(str(shown))} --data new.csv"
+            text += f"<p>Saved with its preprocessing; predict new rows with</p><pre>{escape(command)}</pre>"
+            parts.md.append(f"Pick (seed {row.seed}): {row.model}, `{command}`\n")
+        if found.get("skipped"):
+            text += f"<p>Permutation importance {escape(found['skipped'])}.</p>"
+        chart = figures.importance(found, f"why {row.model} scores")
+        if chart is not None:
+            caption = "Permutation importance on the test split" + (
+                "; the learner's own beside it." if found.get("native") else "."
+            )
+            chart_html = parts.image(chart, f"feature importance of {row.model}", "importance",
+                                     dataset, metric, str(row.seed), caption=caption)  # fmt: skip
+        else:
+            chart_html = "<p>No feature importances were recorded for this model.</p>"
+        parts.html.append(f'<div class="winner"><div>{text}</div>{chart_html}</div>')
 
 
 def _rerun(board: pd.DataFrame) -> str:
@@ -109,18 +168,61 @@ def _rerun(board: pd.DataFrame) -> str:
     for row in board.itertuples():
         config = json.dumps(json.loads(row.config or "{}"), indent=1, sort_keys=True)
         items.append(
-            f"<details><summary>{html.escape(str(row.model))} (seed {row.seed}): re-run</summary>"
-            f"<pre>{html.escape(row.command or 'command not recorded')}</pre>"
-            f"<pre>{html.escape(config)}</pre>"
-            f"<p>{html.escape(str(row.device))}; {html.escape(str(row.versions))}</p></details>"
+            f"<details><summary>{escape(row.model)} (seed {row.seed}): re-run</summary>"
+            f"<pre>{escape(row.command or 'command not recorded')}</pre>"
+            f"<pre>{escape(config)}</pre>"
+            f"<p>{escape(row.device)}; {escape(row.versions)}</p></details>"
         )
-    return "".join(items)
+    return "<h3>How each row was made</h3>" + "".join(items)
+
+
+KEY = (
+    '<p class="key"><span class="pick">★ the pick (best validation score)</span>'
+    '<span class="indistinct">≈ not distinguishable from it on the test split</span>'
+    "click a column heading to sort, a parameter count to see the values</p>"
+)
+
+
+def _dataset(
+    board: pd.DataFrame, dataset: str, metric: str, storage: BaseStorage, parts: _Parts
+) -> None:
+    maximize = board["direction"].iloc[0] == "maximize"
+    title = f"{dataset} · {metric} ({'higher' if maximize else 'lower'} is better)"
+    parts.html.append(f'<h2 id="{_anchor(dataset, metric)}">{escape(title)}</h2>')
+    shown = board[[c for c in leaderboard.COLUMNS if c in board]]
+    parts.md.append(f"## {title}\n\n{shown.to_markdown(index=False)}\n")
+    parts.md += [f"- {r.model} (seed {r.seed}): `{r.command}`" for r in board.itertuples()]
+    parts.md.append("")
+    scores = parts.image(
+        figures.scores(board, metric), f"{dataset}: test scores with intervals", "scores",
+        dataset, metric, caption="Test score with its 95% bootstrap interval over the test rows.",
+    )  # fmt: skip
+    front = parts.image(
+        figures.pareto(board, metric, maximize), f"{dataset}: test score against fit time",
+        "pareto", dataset, metric, caption="Test score against the final fit's time; Pareto front.",
+    )  # fmt: skip
+    parts.html.append(f'<div class="figures">{scores}{front}</div>')
+    parts.html.append(KEY + board_table(board, f"board-{dataset}"))
+    _winner(board, dataset, metric, parts)
+    searches = []
+    for row in board.itertuples():
+        study = optuna.load_study(study_name=row.study, storage=storage)
+        searches.append(
+            f"<h4>{escape(row.model)}</h4>"
+            + parts.image(
+                figures.search(study, maximize), f"search of {row.model}", "search", row.study
+            )
+        )
+    parts.html.append(
+        "<details><summary>The search of each study</summary>" + "".join(searches) + "</details>"
+    )
+    parts.html.append(_rerun(board))
 
 
 def build(url: str, folder: str | Path, datasets: list[str] | None = None) -> list[Path]:
     """Write ``report.html`` (self-contained), ``report.md`` and ``img/``; return the paths."""
     storage = open_storage(url)
-    frame = leaderboard.latest(leaderboard.rows(storage))
+    frame = leaderboard.latest(leaderboard.rows(storage, where=leaderboard.home(url)))
     if datasets:
         frame = frame[frame["dataset"].isin(datasets)]
     if frame.empty:
@@ -129,66 +231,28 @@ def build(url: str, folder: str | Path, datasets: list[str] | None = None) -> li
     (folder / "img").mkdir(parents=True, exist_ok=True)
     source = redact(url)
     when = leaderboard.stamp()
-    boards = leaderboard.rank(frame)
-    images: dict[str, bytes] = {}
-    html_parts = [
-        f"<h1>automl report</h1><p>{len(boards)} leaderboard(s) from "
-        f"<code>{html.escape(source)}</code>; automl {__version__}; built {when}. Click a column "
-        "heading to sort.</p>"
-    ]
-    md_parts = [f"# automl report\n\nFrom `{source}`; automl {__version__}; built {when}.\n"]
-
+    boards = {key: _complete(b) for key, b in leaderboard.rank(frame).items()}
+    links = " ".join(f'<a href="#{_anchor(d, m)}">{escape(d)}</a>' for d, m in boards)
+    parts = _Parts(
+        html=[
+            f"<h1>automl report</h1><p class='lead'>{len(boards)} leaderboard(s) from "
+            f"<code>{escape(source)}</code>; automl {__version__}; built {when}.</p>"
+            f"<nav>{links}</nav>",
+            _summary(boards),
+        ],
+        md=[f"# automl report\n\nFrom `{source}`; automl {__version__}; built {when}.\n"],
+    )
     if frame["dataset"].nunique() >= 2:
-        board = compare.aggregate(frame)
-        shown = board.drop(columns=["seed_sd"]).round(4)
-        html_parts.append("<h2>Across datasets</h2>" + _table(shown, "comparison"))
-        md_parts.append("## Across datasets\n\n" + compare.render(board) + "\n")
-        cd = compare.critical_difference(frame)
-        if cd is not None:
-            name = _name("critical-difference")
-            images[name] = figures.cd_diagram(cd)
-            html_parts.append(_image(images[name], "critical-difference diagram"))
-            md_parts.append(f"![critical-difference diagram](img/{name})\n")
-
+        _across(frame, parts)
     for (dataset, metric), board in boards.items():
-        maximize = board["direction"].iloc[0] == "maximize"
-        title = f"{dataset} · {metric} ({'higher' if maximize else 'lower'} is better)"
-        shown = board[leaderboard.COLUMNS]
-        html_parts.append(f"<h2>{html.escape(title)}</h2>" + _table(shown, f"board-{dataset}"))
-        html_parts.append(_rerun(board))
-        md_parts.append(f"## {title}\n\n{shown.to_markdown(index=False)}\n")
-        md_parts += [f"- {r.model} (seed {r.seed}): `{r.command}`" for r in board.itertuples()]
-        name = _name("pareto", dataset, metric)
-        images[name] = figures.pareto(board, metric, maximize)
-        html_parts.append(_image(images[name], f"{dataset}: test score against fit time"))
-        md_parts.append(f"\n![score against fit time](img/{name})\n")
-        searches = []
-        for row in board.itertuples():
-            study = optuna.load_study(study_name=row.study, storage=storage)
-            name = _name("search", row.study)
-            images[name] = figures.search(study, maximize)
-            searches.append((row.model, name))
-            md_parts.append(f"![search of {row.model}](img/{name})")
-        html_parts.append(
-            "<details><summary>The search of each study</summary>"
-            + "".join(
-                f"<h3>{html.escape(str(model))}</h3>" + _image(images[n], f"search of {model}")
-                for model, n in searches
-            )
-            + "</details>"
-        )
+        _dataset(board, dataset, metric, storage, parts)
 
     paths = []
-    for name, png in images.items():
+    for name, png in parts.images.items():
         (folder / "img" / name).write_bytes(png)
         paths.append(folder / "img" / name)
-    page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>automl report</title>'
-        f"<style>{STYLE}</style></head><body>{''.join(html_parts)}"
-        f"<script>{SORTER}</script></body></html>\n"
-    )
-    (folder / "report.html").write_text(page)
-    (folder / "report.md").write_text("\n".join(md_parts) + "\n")
+    (folder / "report.html").write_text(page("".join(parts.html)))
+    (folder / "report.md").write_text("\n".join(parts.md) + "\n")
     return [folder / "report.html", folder / "report.md", *paths]
 
 

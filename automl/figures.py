@@ -1,5 +1,5 @@
-"""The report's pictures, as PNG bytes: across datasets, a critical-difference diagram, a heat map of
-normalised scores and Elo with its interval; per dataset, each learner's test score with its
+"""The report's pictures, as PNG bytes: across datasets, a critical-difference diagram, a heat map
+of normalised scores and Elo with its interval; per dataset, each learner's test score with its
 interval, score against fit time with its Pareto front, the pick's feature importances, and each
 study's search (best so far against trials and against time, hyperparameter importances)."""
 
@@ -186,9 +186,10 @@ def scores(board: pd.DataFrame, metric: str) -> bytes:
     axis.set_xlim(left, right)
     axis.grid(axis="x", color="#eee")
     axis.set_xlabel(f"test {metric} (95% interval)")
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=c, label=n) for c, n in
-               ((PICK, "pick"), (INDISTINCT, "not distinguishable"), (DISTINCT, "distinguishable"))]  # fmt: skip
-    axis.legend(handles=handles, fontsize=7, loc="best", framealpha=0.8)
+    kinds = ((PICK, "pick"), (INDISTINCT, "not distinguishable"), (DISTINCT, "distinguishable"))
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=c, label=n) for c, n in kinds]
+    axis.legend(handles=handles, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                ncol=3, frameon=False)  # fmt: skip
     return _png(figure)
 
 
@@ -216,12 +217,12 @@ def importance(found: dict, title: str) -> bytes | None:
     ranked = permutation or {k: [v, 0.0] for k, v in native.items()}
     names = sorted(ranked, key=lambda n: -ranked[n][0])[:TOP_COLUMNS]
     panels = [p for p in (permutation, native) if p]
-    figure, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels) + 1, 0.9 + 0.26 * len(names)),
-                                sharey=True, squeeze=False)  # fmt: skip
+    size = (3.4 * len(panels) + 1, 0.9 + 0.26 * len(names))
+    figure, axes = plt.subplots(1, len(panels), figsize=size, sharey=True, squeeze=False)
     y = np.arange(len(names))
     if permutation:
-        axes[0, 0].barh(y, [permutation[n][0] for n in names], xerr=[permutation[n][1] for n in names],
-                        color=PICK, ecolor="#555", capsize=2)  # fmt: skip
+        means, spreads = [permutation[n][0] for n in names], [permutation[n][1] for n in names]
+        axes[0, 0].barh(y, means, xerr=spreads, color=PICK, ecolor="#555", capsize=2)
         axes[0, 0].set_xlabel("score lost when shuffled (mean ± sd)", fontsize=8)
         axes[0, 0].axvline(0, color="#999", linewidth=0.8)
     if native:
@@ -236,9 +237,9 @@ def importance(found: dict, title: str) -> bytes | None:
 
 
 def heatmap(norm: pd.DataFrame) -> bytes:
-    """Datasets × learners, each cell the normalised test score (0 at the baseline or the worst, 1 at
-    the best of the dataset), learners ordered by their mean; blank grey where a learner did not
-    run."""
+    """Datasets × learners, each cell the normalised test score (0 at the baseline or the worst,
+    1 at the best of the dataset), learners ordered by their mean; blank grey where a learner did
+    not run."""
     norm = norm[norm.mean().sort_values(ascending=False).index]
     values = np.ma.masked_invalid(norm.to_numpy(dtype=float))
     figure, axis = plt.subplots(figsize=(1.6 + 0.75 * norm.shape[1], 1.2 + 0.42 * norm.shape[0]))

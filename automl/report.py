@@ -1,5 +1,5 @@
-"""``automl-report``: one self-contained HTML report, and a Markdown one with linked images, from any
-storage URL.
+"""``automl-report``: one self-contained HTML report, and a Markdown one with linked images, from
+any storage URL.
 
 The report opens with each dataset's pick at a glance; across datasets (two or more) a heat map of
 normalised scores, Elo with its interval, the critical-difference diagram and the comparison table;
@@ -141,13 +141,17 @@ def _winner(board: pd.DataFrame, dataset: str, metric: str, parts: _Parts) -> No
         score = interval(row.test_score, row.test_low, row.test_high)
         text = (
             f"<h3>The pick: {escape(row.model)} (seed {escape(row.seed)})</h3>"
-            f"<p>The best validation score ({row.val_score:.4f}); test {escape(metric)} {score}.</p>"
+            f"<p>The best validation score ({row.val_score:.4f}); "
+            f"test {escape(metric)} {score}.</p>"
         )
         if row.model_path:
             path = Path(row.model_path)
             shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
             command = f"automl-predict --model {shlex.quote(str(shown))} --data new.csv"
-            text += f"<p>Saved with its preprocessing; predict new rows with</p><pre>{escape(command)}</pre>"
+            text += (
+                "<p>Saved with its preprocessing; predict new rows with</p>"
+                f"<pre>{escape(command)}</pre>"
+            )
             parts.md.append(f"Pick (seed {row.seed}): {row.model}, `{command}`\n")
         if found.get("skipped"):
             text += f"<p>Permutation importance {escape(found['skipped'])}.</p>"

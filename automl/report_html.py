@@ -134,7 +134,10 @@ def _params(text: str) -> str:
         return '<td data-sort="">none</td>'
     items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(_value(v))}</dd>" for k, v in params.items())
     count = f"{len(params)} parameter{'s' if len(params) > 1 else ''}"
-    return f'<td><details class="params"><summary>{count}</summary><dl class="params">{items}</dl></details></td>'
+    return (
+        f'<td><details class="params"><summary>{count}</summary>'
+        f'<dl class="params">{items}</dl></details></td>'
+    )
 
 
 def _rank(row: Any) -> str:
@@ -154,7 +157,8 @@ def _trials(row: Any) -> str:
 def _error(text: str) -> str:
     if len(text) <= 60:
         return f"<td>{escape(text)}</td>"
-    return f"<td><details><summary>{escape(text[:50])}…</summary><pre>{escape(text)}</pre></details></td>"
+    summary = f"<summary>{escape(text[:50])}…</summary>"
+    return f"<td><details>{summary}<pre>{escape(text)}</pre></details></td>"
 
 
 HEADINGS = ["rank", "model", "test score [95% CI]", "vs pick", "validation", "fit time",

@@ -234,6 +234,7 @@ def evidence(
     """The arrays of a refit (or a blend) kept for ``study``: its test predictions for an ensemble,
     and what its metric scored with the labels, for the test score's interval."""
     out: dict[str, Any] = {"artifacts": str(Path(artifacts).absolute())}
+
     def exact(array: Any) -> type:  # labels as int32 (a quarter of the bytes), values whole
         return np.int32 if np.issubdtype(np.asarray(array).dtype, np.integer) else np.float64
 

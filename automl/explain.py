@@ -35,6 +35,24 @@ def explain(
         out["native"] = native
     if len(names) > MAX_COLUMNS:
         return {**out, "skipped": f"not computed: {len(names)} columns, more than {MAX_COLUMNS}"}
+    if winner.columns is None and np.asarray(X).ndim > 2:
+        return {**out, "skipped": "not computed: images or sequences, not columns"}
+    try:
+        return {**out, **_permutation(winner, X, y, metric, seed, within, names)}
+    except Exception as error:  # an explanation never costs the row its model
+        return {**out, "skipped": f"not computed: {type(error).__name__}: {error}"[:300]}
+
+
+def _permutation(
+    winner: Winner,
+    X: Any,
+    y: np.ndarray,
+    metric: Metric,
+    seed: int,
+    within: float | None,
+    names: list[str],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     rows = min(len(y), ROWS)
     start = time.perf_counter()
     scorer = _scorer(metric, None if winner.classes is None else len(winner.classes))

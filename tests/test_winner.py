@@ -84,9 +84,14 @@ def test_automl_predict_writes_predictions_and_explains(made) -> None:
     assert list(written.columns) == ["prediction", "proba_no", "proba_yes"] and len(written) == 7
     assert set(written["prediction"]) <= {"yes", "no"}
     assert np.allclose(written[["proba_no", "proba_yes"]].sum(axis=1), 1.0)
-    assert "permutation importance" in out.stdout and "colour" in out.stdout
     importance = json.loads(pick.importance)
-    assert set(importance["permutation"]) == {"f0", "f1", "f2", "f3", "f4", "colour"}
+    if "permutation" in importance:
+        assert "permutation importance" in out.stdout and "colour" in out.stdout
+    else:  # a budget's explanation may not fit in what its refit had left: it says so
+        assert importance["skipped"] in out.stdout
+    explained = [json.loads(i) for i in board["importance"].dropna()]
+    found = [i["permutation"] for i in explained if "permutation" in i]
+    assert found and all(set(f) == {"f0", "f1", "f2", "f3", "f4", "colour"} for f in found)
 
 
 def _predict(made: Path, *args: str) -> subprocess.CompletedProcess:

@@ -49,7 +49,7 @@ def made(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("winner")
     train, test = _tables(tmp)
     result = automl(
-        tmp, "budget=12", "dataset=csv", f"dataset.path={train}", f"dataset.test_path={test}",
+        tmp, "budget=20", "dataset=csv", f"dataset.path={train}", f"dataset.test_path={test}",
         "dataset.target=label", "model=linear,decision_tree,lightgbm",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

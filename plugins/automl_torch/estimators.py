@@ -17,11 +17,24 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import Tags, assert_all_finite
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from automl_torch.networks import CNN, MLP, RNN
 
 _RESIDENT: dict[tuple[int, str], tuple[weakref.ref, torch.Tensor, torch.Tensor | None]] = {}
+
+# How X is validated, at fit and predict: 2-D tables, 3-D sequences and 4-D images, as float32 or
+# float64 (other numbers become float32; a float array is passed through as the caller's object,
+# so that ``resident`` finds it in its cache), dense only. Finiteness is checked afterwards, when
+# the number of dimensions is known (see ``_finite``).
+_ARRAYS: dict[str, Any] = {
+    "dtype": (np.float32, np.float64),
+    "allow_nd": True,
+    "ensure_all_finite": False,
+}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -194,13 +207,42 @@ class _TorchEstimator(BaseEstimator):
             params, lr=self.lr, weight_decay=self.weight_decay, fused=fused
         )
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        # Sequences (N×T×F) too, where NaN marks padding; images (N×C×H×W) have no tag of their own.
+        # allow_nan stays False: the tag speaks of 2-D input, where NaN and inf are refused.
+        tags.input_tags.three_d_array = True
+        return tags
+
+    def _checked(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``X`` and ``y`` validated for fitting (``n_features_in_`` set), as arrays to train on.
+
+        ``X`` comes back as the caller's own object when it is already a float32 or float64 array,
+        which keeps ``resident``'s per-array device cache working from one trial to the next.
+        """
+        X, y = validate_data(self, X, y, **_ARRAYS)
+        return self._finite(X), y
+
+    def _checked_predict(self, X: Any) -> np.ndarray:
+        """``X`` validated against what ``fit`` saw, for predicting; refused before ``fit``."""
+        check_is_fitted(self)
+        return self._finite(validate_data(self, X, reset=False, **_ARRAYS))
+
+    def _finite(self, X: np.ndarray) -> np.ndarray:
+        # NaN in a sequence marks padding after its last step (or a missing step); in a table or an
+        # image it is refused, as inf is everywhere, with scikit-learn's own message.
+        name = type(self).__name__
+        assert_all_finite(X, allow_nan=X.ndim == 3, estimator_name=name, input_name="X")
+        return X
+
     def fit(self, X: Any, y: Any) -> _TorchEstimator:
         start = time.monotonic()
+        X, y = self._checked(X, y)
         device = resolve_device(self.device)
         if self.threads > 0:
             torch.set_num_threads(self.threads)
         x, lengths = resident(X, device)
-        targets, outputs = self._targets(np.asarray(y), device)
+        targets, outputs = self._targets(y, device)
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.random_state)
@@ -283,6 +325,7 @@ class _TorchEstimator(BaseEstimator):
         self.n_epochs_ = len(self.history_)
 
     def _forward(self, X: Any) -> torch.Tensor:
+        X = self._checked_predict(X)
         device = next(self.model_.parameters()).device
         x, lengths = resident(X, device)
         self.model_.eval()
@@ -301,6 +344,11 @@ def _autocast(device: torch.device) -> Any:
 class TorchClassifier(ClassifierMixin, _TorchEstimator):
     """A PyTorch classifier (cross-entropy); ``predict_proba`` gives softmax probabilities."""
 
+    def _checked(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        X, y = super()._checked(X, y)
+        check_classification_targets(y)  # refuses continuous and multilabel targets
+        return X, y
+
     def _targets(self, y: np.ndarray, device: torch.device) -> tuple[torch.Tensor, int]:
         self.classes_ = np.unique(y)
         index = np.searchsorted(self.classes_, y)
@@ -313,7 +361,8 @@ class TorchClassifier(ClassifierMixin, _TorchEstimator):
         return torch.softmax(self._forward(X), dim=1).cpu().numpy()
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[self._forward(X).argmax(dim=1).cpu().numpy()]
+        index = self._forward(X).argmax(dim=1).cpu().numpy()  # refuses first when unfitted
+        return self.classes_[index]
 
 
 class TorchRegressor(RegressorMixin, _TorchEstimator):

@@ -30,6 +30,7 @@ MIN_BUDGET = 10
 NUMBERS: tuple[tuple[str, Domain, bool], ...] = (
     ("search.n_trials", Interval(1, integer=True), False),
     ("search.timeout", POSITIVE, True),
+    ("search.population", Interval(1, integer=True), False),
     ("seed", Interval(0, 2**32 - 1, integer=True), False),  # numpy's and torch's seed range
     ("threads", Interval(0, integer=True), False),
     ("worker", Interval(0, integer=True), False),
@@ -138,6 +139,12 @@ def check_budget(config: Mapping[str, Any], registry: Registry) -> None:
         )
     for name in config["learners"] or []:
         registry.model(str(name))
+    if config["search"]["population"] != 1:
+        raise UserError(
+            f"search.population={config['search']['population']} trains trials of one study "
+            "together, which a budget's one-trial-at-a-time schedule does not do: drop it with "
+            "budget=... (accepted with a budget: search.population=1)"
+        )
 
 
 def check_job(config: Mapping[str, Any], registry: Registry) -> None:

@@ -70,6 +70,7 @@ def experiment(cfg: Any, command: str | None = None) -> Experiment:
         seed=c["seed"],
         n_trials=c["search"]["n_trials"],
         timeout=c["search"]["timeout"],
+        population=c["search"]["population"],
         threads=c["threads"],
         device=c["device"],
         sampler=c["sampler"],

@@ -48,6 +48,9 @@ class Experiment:
     # works), so that a script or a test gets exactly the trials it asks for.
     timeout: float | None = _part(BUDGET, default=None)  # seconds of search, over all runs
     threads: int = _part(EXECUTION, default=Schema.threads)
+    # Trials trained together as one program (search.population): how the trials are run, not
+    # what the problem is, so a study's name does not depend on it.
+    population: int = _part(EXECUTION, default=SearchSchema.population)
     device: str = _part(EXECUTION, default=Schema.device)
     sampler: Mapping[str, Any] = _part(
         PROBLEM, default_factory=lambda: {"_target_": "optuna.samplers.TPESampler"}

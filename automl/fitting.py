@@ -25,7 +25,7 @@ import optuna
 from automl import ensemble, model_file
 from automl.data import Prepared, SplitConfig, for_model, prepare
 from automl.errors import NotApplicable
-from automl.evaluate import blendable, fit_and_score
+from automl.evaluate import blendable, fit_and_score, predict
 from automl.explain import explain
 from automl.plugins import load_registry
 from automl.preprocess import encode_folds
@@ -35,7 +35,10 @@ from automl.protocol import (
     Description,
     Judge,
     Open,
+    Population,
+    PopulationResult,
     RefitResult,
+    RemoteError,
     Request,
     Trial,
     TrialResult,
@@ -152,13 +155,17 @@ class Fitter:
         self.resolved: Resolved | None = None
 
     def handle(
-        self, request: Request, judge: Judge | None = None
-    ) -> Description | TrialResult | RefitResult | BlendResult:
-        """Answer one request that crossed from the study (see automl.protocol)."""
+        self, request: Request, judge_of: Callable[[int], Judge] | None = None
+    ) -> Description | TrialResult | PopulationResult | RefitResult | BlendResult:
+        """Answer one request that crossed from the study (see automl.protocol); ``judge_of``
+        gives the Judge of a trial (member 0) or of a population's member."""
         if isinstance(request, Open):
             return self.open(request.experiment)
         if isinstance(request, Trial):
-            return self.trial(request.number, request.params, judge)
+            return self.trial(request.number, request.params, judge_of and judge_of(0))
+        if isinstance(request, Population):
+            judges = tuple(judge_of and judge_of(i) for i in range(len(request.members)))
+            return self.population(request.members, judges)
         if isinstance(request, Blend):
             return self.blend(
                 request.members, request.size, request.models, request.save, request.cap
@@ -182,6 +189,8 @@ class Fitter:
             rows=len(p.y_dev),
             test_rows=len(p.y_test),
             portfolio=resolved.model.portfolio,
+            population=resolved.model.fit_population is not None,
+            population_varies=resolved.model.population_varies,
         )
 
     def trial(
@@ -219,6 +228,88 @@ class Fitter:
             pid=os.getpid(),
             predictions=np.concatenate(kept) if kept else None,
         )
+
+    def population(
+        self, members: tuple[Trial, ...], judges: tuple[Judge | None, ...] = ()
+    ) -> PopulationResult:
+        """Fit and score every fold of several trials, trained together by the model's
+        ``fit_population`` (one after another without it), as :meth:`trial` does one: a member
+        that is pruned or fails leaves, and the others go on. Each member's fit time is its share
+        of the program's (the time divided by the members trained)."""
+        resolved = self._opened()
+        folds, metric, model = resolved.prepared.folds, resolved.metric, resolved.model
+        judges = judges or (None,) * len(members)
+        started = time.monotonic()
+        errors: dict[int, BaseException] = {}
+        scores: list[list[float]] = [[] for _ in members]
+        kept: list[list[np.ndarray]] = [[] for _ in members]
+        times = np.zeros((len(members), 2))  # fit, predict seconds summed over folds
+        for step, fold in enumerate(folds):
+            live, built = [], []
+            for i, member in enumerate(members):
+                if i in errors:
+                    continue
+                context = replace(resolved.context, started=started, trial=member.number)
+                judge = judges[i]
+                if judge is not None and len(folds) == 1:  # holdout: a pruner judges epochs
+                    context = replace(context, report=epoch_reporter(judge, metric.direction))
+                try:
+                    built.append(model.build(member.params, context))
+                    live.append(i)
+                except Exception as error:
+                    errors[i] = error
+            if not live:
+                break
+            began = time.perf_counter()
+            if model.fit_population is not None:
+                stopped = list(model.fit_population(built, fold.X_train, fold.y_train))
+            else:
+                stopped = [_fitted(estimator, fold.X_train, fold.y_train) for estimator in built]
+            share = (time.perf_counter() - began) / len(live)
+            for i, estimator, error in zip(live, built, stopped, strict=True):
+                times[i, 0] += share
+                if error is not None:
+                    errors[i] = error
+                    continue
+                try:
+                    began = time.perf_counter()
+                    prediction = predict(
+                        estimator, fold.X_valid, metric, resolved.context.n_classes
+                    )
+                    times[i, 1] += time.perf_counter() - began
+                    score = self._score(fold.y_valid, prediction, step)
+                    scores[i].append(score)
+                    if resolved.keep_predictions:
+                        outcome = _Scored(prediction)
+                        kept[i].append(blendable(estimator, fold.X_valid, outcome, metric,
+                                                 resolved.context.n_classes))  # fmt: skip
+                    judge = judges[i]
+                    if (
+                        judge is not None
+                        and len(folds) > 1
+                        and judge(step, float(np.mean(scores[i])))
+                    ):
+                        raise optuna.TrialPruned(f"pruned after fold {step}")
+                except Exception as error:  # TrialPruned included: this member leaves
+                    errors[i] = error
+        return PopulationResult(tuple(
+            RemoteError.of(errors[i]) if i in errors else TrialResult(
+                score=float(np.mean(scores[i])),
+                fit_time=float(times[i, 0]) / len(folds),
+                predict_time=float(times[i, 1]) / len(folds),
+                pid=os.getpid(),
+                predictions=np.concatenate(kept[i]) if kept[i] else None,
+            )
+            for i in range(len(members))
+        ))  # fmt: skip
+
+    def _score(self, y: Any, prediction: Any, step: int) -> float:
+        metric, n_classes = self._opened().metric, self._opened().context.n_classes
+        extra = {"n_classes": n_classes} if metric.per_class else {}
+        score = float(metric.score(y, prediction, **extra))
+        if not math.isfinite(score):
+            raise NonFiniteScore(f"metric {metric.name} gave {score} on fold {step}")
+        return score
 
     def refit(
         self, params: Mapping[str, Any], save: str | None = None, cap: float | None = None
@@ -331,3 +422,19 @@ class Fitter:
         if self.resolved is None:
             raise RuntimeError("a trial was requested before its study was opened")
         return self.resolved
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """What :func:`automl.evaluate.blendable` reads of a fit's outcome: its prediction."""
+
+    prediction: Any
+
+
+def _fitted(estimator: Any, X: Any, y: Any) -> BaseException | None:
+    """Fit one member of a population whose model trains one at a time."""
+    try:
+        estimator.fit(X, y)
+    except Exception as error:  # optuna.TrialPruned included: the member leaves, the rest go on
+        return error
+    return None

@@ -42,6 +42,8 @@ from automl.protocol import (
     Judge,
     Kind,
     Open,
+    Population,
+    PopulationResult,
     Refit,
     RefitResult,
     RemoteError,
@@ -87,6 +89,14 @@ class InProcess:
     ) -> TrialResult:
         return self.fitter.trial(number, params, judge)  # no fit here can be stopped: cap unused
 
+    def population(
+        self,
+        members: tuple[Trial, ...],
+        judges: tuple[Judge | None, ...] = (),
+        cap: float | None = None,
+    ) -> PopulationResult:
+        return self.fitter.population(members, judges)
+
     def refit(
         self, params: Mapping[str, Any], cap: float | None = None, save: str | None = None
     ) -> RefitResult:
@@ -129,9 +139,12 @@ def serve(conn: Any) -> None:
     fitter = Fitter()
     load_registry()  # import the plugins now, while the harness is still busy composing its config
 
-    def judge(step: int, value: float) -> bool:
-        conn.send(Step(step, value))
-        return bool(conn.recv())
+    def judge_of(member: int) -> Judge:
+        def judge(step: int, value: float) -> bool:
+            conn.send(Step(step, value, member))
+            return bool(conn.recv())
+
+        return judge
 
     while True:
         try:
@@ -139,7 +152,7 @@ def serve(conn: Any) -> None:
         except (EOFError, OSError):
             return
         try:
-            answer: Done | RemoteError = Done(fitter.handle(request, judge))
+            answer: Done | RemoteError = Done(fitter.handle(request, judge_of))
         except BaseException as error:
             answer = RemoteError.of(error)
             if answer.kind is Kind.FAILED and _exhausted(error):
@@ -255,7 +268,16 @@ class Worker:
         judge: Judge | None = None,
         cap: float | None = None,
     ) -> TrialResult:
-        return self._call(Trial(number, params), judge, cap)
+        return self._call(Trial(number, params), (judge,), cap)
+
+    def population(
+        self,
+        members: tuple[Trial, ...],
+        judges: tuple[Judge | None, ...] = (),
+        cap: float | None = None,
+    ) -> PopulationResult:
+        # The hard limit is a trial's: a population of K trials may take K times as long.
+        return self._call(Population(members), judges, cap, share=len(members))
 
     def refit(
         self, params: Mapping[str, Any], cap: float | None = None, save: str | None = None
@@ -272,15 +294,21 @@ class Worker:
     ) -> BlendResult:
         return self._call(Blend(members, size, models, save, cap), cap=cap)
 
-    def _call(self, request: Request, judge: Judge | None = None, cap: float | None = None) -> Any:
+    def _call(
+        self,
+        request: Request,
+        judges: tuple[Judge | None, ...] = (),
+        cap: float | None = None,
+        share: int = 1,
+    ) -> Any:
         opening = isinstance(request, Open)  # loading data has no limit: it may be a download
         if self._process is not None and not self._process.is_alive():
             self._kill()  # it died between requests (the OOM killer picks big idle processes too)
         if opening:
             self._opened = request
         elif self._process is None and self._opened is not None:
-            self._exchange(self._opened, None, limited=False)  # a fresh worker needs the study
-        return self._exchange(request, judge, limited=not opening, cap=cap)
+            self._exchange(self._opened, (), limited=False)  # a fresh worker needs the study
+        return self._exchange(request, judges, limited=not opening, cap=cap, share=share)
 
     def close(self) -> None:
         if self._process is not None:
@@ -304,7 +332,12 @@ class Worker:
         self._conn.close()
 
     def _exchange(
-        self, request: Request, judge: Judge | None, limited: bool, cap: float | None = None
+        self,
+        request: Request,
+        judges: tuple[Judge | None, ...],
+        limited: bool,
+        cap: float | None = None,
+        share: int = 1,
     ) -> Any:
         if self._process is None:
             self._start()
@@ -315,6 +348,7 @@ class Worker:
                 if self._conn.poll(WATCH_INTERVAL):
                     message = self._receive()
                     if isinstance(message, Step):
+                        judge = judges[message.member] if message.member < len(judges) else None
                         stop = bool(judge(message.step, message.value)) if judge else False
                         self._conn.send(stop)
                         continue
@@ -330,7 +364,7 @@ class Worker:
                     self._kill()
                     raise TrialFailed(reason)
                 if limited:
-                    self._check_limits(started, cap)
+                    self._check_limits(started, cap, share)
         except (TrialFailed, optuna.TrialPruned, UserError):  # StoppedByBudget is a TrialFailed
             raise
         except BaseException:  # Ctrl-C, or a broken pipe: the worker's state is unknown
@@ -347,8 +381,9 @@ class Worker:
             self._kill()
             raise TrialFailed(reason) from None
 
-    def _check_limits(self, started: float, cap: float | None = None) -> None:
+    def _check_limits(self, started: float, cap: float | None = None, share: int = 1) -> None:
         timeout, memory = self.limits.timeout, self.limits.memory
+        timeout = None if timeout is None else timeout * share
         ran = time.monotonic() - started
         if cap is not None and (timeout is None or cap < timeout) and ran > cap:
             self._kill()
@@ -359,7 +394,9 @@ class Worker:
         if timeout is not None and ran > timeout:
             self._kill()
             raise TrialFailed(
-                f"still running after the hard limit trial.timeout={timeout:g} s: killed"
+                f"still running after the hard limit trial.timeout={self.limits.timeout:g} s"
+                + (f" × {share} members of a population" if share > 1 else "")
+                + ": killed"
             )
         if memory is not None:
             used = _resident_mib(self._process.pid)

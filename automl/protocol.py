@@ -52,6 +52,10 @@ class Description:
     rows: int = 0  # development rows
     test_rows: int = 0
     portfolio: tuple[Mapping[str, Any], ...] = ()  # the model's known-good configurations
+    # Whether the model trains several trials together (Model.fit_population), and the searched
+    # parameters in which those may differ.
+    population: bool = False
+    population_varies: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,14 @@ class TrialResult:
     # With ``Experiment.keep_predictions``: its out-of-fold (or holdout) predictions, the validation
     # rows of every fold in fold order, as class probabilities (classification) or values, float32.
     predictions: Any = None
+
+
+@dataclass(frozen=True)
+class PopulationResult:
+    """Per member of a population, in the order asked: its result, or why it has none (pruned,
+    failed) as the error that crosses back."""
+
+    members: tuple[TrialResult | RemoteError, ...]
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,14 @@ class Runner(Protocol):
         cap: float | None = None,
     ) -> TrialResult: ...
 
+    # Several trials trained together; ``judges`` holds one Judge (or None) per member.
+    def population(
+        self,
+        members: tuple[Trial, ...],
+        judges: tuple[Judge | None, ...] = (),
+        cap: float | None = None,
+    ) -> PopulationResult: ...
+
     # ``save``: where to write the fitted model (automl.model_file), explained when time allows.
     def refit(
         self, params: Mapping[str, Any], cap: float | None = None, save: str | None = None
@@ -140,6 +160,13 @@ class Trial:
 
 
 @dataclass(frozen=True)
+class Population:
+    """Trials trained together as one program where the model can (else one after another)."""
+
+    members: tuple[Trial, ...]
+
+
+@dataclass(frozen=True)
 class Refit:
     params: Mapping[str, Any]
     save: str | None = None
@@ -160,7 +187,7 @@ class Blend:
     cap: float | None = None
 
 
-Request = Open | Trial | Refit | Blend
+Request = Open | Trial | Population | Refit | Blend
 
 
 @dataclass(frozen=True)
@@ -169,11 +196,12 @@ class Step:
 
     step: int
     value: float
+    member: int = 0  # which member of a population it is about
 
 
 @dataclass(frozen=True)
 class Done:
-    value: Description | TrialResult | RefitResult | BlendResult
+    value: Description | TrialResult | PopulationResult | RefitResult | BlendResult
 
 
 class Kind(Enum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -109,6 +109,16 @@ class Model:
     # Known-good configurations of the searched parameters, tried first (in this order) when a
     # budget is shared across learners: its defaults, then the ones its plugin measured to help.
     portfolio: tuple[Mapping[str, Any], ...] = ()
+    # Trains several built estimators (trials of one study) together as one program, in place:
+    # ``fit_population(estimators, X, y)`` gives, per estimator, None or the exception that stopped
+    # it (optuna.TrialPruned from its context's ``report``, or a failure), and the others go on.
+    # None: the learner trains one trial at a time. See ``search.population``.
+    fit_population: Callable[[Sequence[Any], Any, Any], Sequence[BaseException | None]] | None = (
+        None
+    )
+    # The searched parameters in which members of one population may differ; the study draws the
+    # others once per population (with its first member), so that the members fit one program.
+    population_varies: frozenset[str] = frozenset()
 
     def initial_params(self) -> dict[str, Any]:
         """Every hyperparameter with its starting setting: the default, or ``search``."""

@@ -18,6 +18,9 @@ from omegaconf import MISSING
 class SearchSchema:
     n_trials: int = 20  # trials per study, counting those a previous run left in the storage
     timeout: float | None = 60.0  # seconds of search per study, summed over runs; null: no limit
+    # Trials asked at once and trained together as one program, by a learner that can (the MLP
+    # and the CNN); 1: one at a time. Members share all but the learner's population_varies.
+    population: int = 1
 
 
 @dataclass

@@ -15,12 +15,14 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
+from optuna.storages._heartbeat import get_heartbeat_thread  # what optimize() beats with
 from optuna.trial import TrialState
 
 from automl import __version__, devices, predictions, samplers
@@ -30,11 +32,14 @@ from automl.progress import Progress
 from automl.protocol import (
     BlendResult,
     Description,
+    Judge,
     RefitResult,
+    RemoteError,
     Runner,
     StoppedByBudget,
     TrialFailed,
 )
+from automl.protocol import Trial as ProtocolTrial
 from automl.provenance import versions
 from automl.records import (
     ERROR,
@@ -164,6 +169,103 @@ def _objective(
         return outcome.score
 
     return objective
+
+
+def _population_search(
+    study: optuna.Study,
+    run_fit: Runner,
+    desc: Description,
+    exp: Experiment,
+    n_trials: int,
+    progress: Progress,
+) -> None:
+    """The search with ``search.population=K``: K trials asked at once (their shared parameters
+    drawn with the first, see ``Model.population_varies``), trained together, each told its own
+    result. A population killed mid-way leaves RUNNING trials that recovery queues again, with
+    their parameters, for the next run."""
+    while _search_on(study, n_trials, exp.timeout, progress, desc.direction):
+        trials = counted(study.get_trials(deepcopy=False))
+        taken = sum(t.state in (*FINISHED, TrialState.RUNNING) for t in trials)
+        size = max(1, min(exp.population, n_trials - taken))
+        asked = _ask_population(study, desc, size, n_trials)
+        if not asked:
+            continue
+        with ExitStack() as beats:  # ask-and-tell has no heartbeat; optimize() uses this helper
+            for trial, _ in asked:
+                beats.enter_context(get_heartbeat_thread(trial._trial_id, study._storage))
+            _train_population(study, run_fit, asked)
+
+
+def _ask_population(
+    study: optuna.Study, desc: Description, size: int, budget: int
+) -> list[tuple[optuna.Trial, dict[str, Any]]]:
+    """Up to ``size`` new trials with their parameters; queued retries come first, as with
+    ``optimize``. Members after the first share its parameters outside ``population_varies``."""
+    asked: list[tuple[optuna.Trial, dict[str, Any]]] = []
+    for _ in range(size):
+        waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        if asked and not waiting:
+            first = asked[0][0].params
+            shared = {k: v for k, v in first.items() if k not in desc.population_varies}
+            study.enqueue_trial(shared, skip_if_exists=False)
+        trial = study.ask()
+        if surplus(study.get_trials(deepcopy=False), trial.number, budget):
+            trial.set_user_attr(SURPLUS, True)  # counts nowhere; nothing was fitted
+            study.tell(trial, state=TrialState.FAIL)
+            break
+        try:
+            asked.append((trial, desc.space.suggest(trial)))
+        except Exception as error:  # a space that cannot be sampled fails this trial alone
+            _told_failure(study, trial, error)
+    return asked
+
+
+def _train_population(
+    study: optuna.Study,
+    run_fit: Runner,
+    asked: list[tuple[optuna.Trial, dict[str, Any]]],
+) -> None:
+    """Train the asked trials together and tell each its result; a failure of the whole
+    population (its worker died, its hard limit) fails every member with that reason."""
+
+    def judge_of(trial: optuna.Trial) -> Judge:
+        def judge(step: int, value: float) -> bool:
+            trial.report(value, step)
+            return trial.should_prune()
+
+        return judge
+
+    members = tuple(ProtocolTrial(t.number, params) for t, params in asked)
+    try:
+        result = run_fit.population(members, tuple(judge_of(t) for t, _ in asked))
+    except KeyboardInterrupt:
+        for trial, _ in asked:
+            trial.set_user_attr(INTERRUPTED, True)
+            trial.set_user_attr(ERROR, "interrupted: stopped by Ctrl-C or SIGTERM")
+            study.tell(trial, state=TrialState.FAIL)
+        raise
+    except Exception as error:
+        for trial, _ in asked:
+            _told_failure(study, trial, error)
+        return
+    for (trial, _), outcome in zip(asked, result.members, strict=True):
+        if isinstance(outcome, RemoteError):
+            error = outcome.exception()
+            if isinstance(error, optuna.TrialPruned):
+                study.tell(trial, state=TrialState.PRUNED)
+            else:
+                _told_failure(study, trial, error)
+            continue
+        trial.set_user_attr(FIT_TIME, outcome.fit_time)
+        trial.set_user_attr(PREDICT_TIME, outcome.predict_time)
+        trial.set_user_attr(PID, outcome.pid)
+        study.tell(trial, outcome.score)
+
+
+def _told_failure(study: optuna.Study, trial: optuna.Trial, error: BaseException) -> None:
+    trial.set_user_attr(ERROR, _reason(error))
+    log.warning("trial %d failed: %s", trial.number, _reason(error).splitlines()[0])
+    study.tell(trial, state=TrialState.FAIL)
 
 
 def _keep(folder: str, array: Any, trial: optuna.Trial) -> None:
@@ -350,9 +452,17 @@ def _run(exp: Experiment, registry: Registry | None) -> Summary:
     name = study.study_name
     objective = _objective(run_fit, desc.space, n_trials)
     progress = Progress(label=f"{desc.dataset} · {exp.model}", total=n_trials, enabled=exp.progress)
+    together = exp.population > 1 and desc.population
+    if exp.population > 1 and not desc.population:
+        log.info("%s: model %s trains one trial at a time; search.population=%d is not used",
+                 name, exp.model, exp.population)  # fmt: skip
     try:
         try:
-            while _search_on(study, n_trials, exp.timeout, progress, desc.direction):
+            if together:
+                _population_search(study, run_fit, desc, exp, n_trials, progress)
+            while not together and _search_on(
+                study, n_trials, exp.timeout, progress, desc.direction
+            ):
                 study.optimize(objective, n_trials=1, catch=(Exception,))
         finally:
             progress.close()

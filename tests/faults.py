@@ -104,6 +104,17 @@ def _build(params: dict[str, Any], context: FitContext) -> Faulty:
     return Faulty(**params, trial=context.trial)
 
 
+def _one_after_another(estimators: Any, X: Any, y: Any) -> list[BaseException | None]:
+    out: list[BaseException | None] = []
+    for estimator in estimators:
+        try:
+            estimator.fit(X, y)
+            out.append(None)
+        except Exception as error:
+            out.append(error)
+    return out
+
+
 def faulty_accuracy(y_true: Any, y_pred: Any) -> float:
     if np.any(np.asarray(y_pred) == MARKERS["nan"]):
         return float("nan")
@@ -126,6 +137,22 @@ def register_models(register: Any) -> None:
             tasks=CLASSIFICATION,
             preprocessing="ordinal",
             description="fault injection for the reliability tests",
+        )
+    )
+
+    # For the population tests: the same learner, declaring that it trains several trials at once
+    # (one after another: what the harness does with populations is under test, not the learner).
+    register(
+        Model(
+            "faulty_population",
+            _build,
+            space={"max_depth": Int(1, 12), "min_samples_leaf": Int(1, 20, log=True)},
+            defaults={"fault": "none", "on": "", "seconds": 2.0},
+            tasks=CLASSIFICATION,
+            preprocessing="ordinal",
+            description="fault injection, trained as populations",
+            fit_population=_one_after_another,
+            population_varies=frozenset({"min_samples_leaf"}),
         )
     )
 

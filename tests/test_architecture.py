@@ -114,6 +114,7 @@ CHANGED = {
     "n_trials": 99,
     "timeout": 12.0,
     "threads": 3,
+    "population": 4,
     "device": "cpu",
     "sampler": {"_target_": "optuna.samplers.RandomSampler"},
     "pruner": {"_target_": "optuna.pruners.MedianPruner"},

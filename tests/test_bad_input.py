@@ -57,6 +57,7 @@ SETTINGS = [
         "search.n_trials=0 is not accepted: search.n_trials takes an integer >= 1",
     ),
     (["search.n_trials=-5"], "search.n_trials takes an integer >= 1"),
+    (["search.population=0"], "search.population=0 is not accepted: search.population takes an integer >= 1"),
     (["search.n_trials=2.5"], "search.n_trials takes an integer"),
     (["search.timeout=0"], "search.timeout takes a number > 0 (or null for no limit)"),
     (["search.timeout=-10"], "search.timeout takes a number > 0"),
@@ -177,6 +178,10 @@ SETTINGS = [
         "model.params.C=1: with budget=..., each learner searches its own space",
     ),
     (["budget=60", "model=svm,nope"], "unknown model 'nope'"),
+    (
+        ["budget=60", "search.population=4"],
+        "search.population=4 trains trials of one study together, which a budget's",
+    ),
     (["validation.method=outo"], "unknown validation.method 'outo'"),
     # syntax, and Optuna's own checks of a sampler's or a pruner's arguments
     (["seed=["], "cannot read the setting 'seed=['"),

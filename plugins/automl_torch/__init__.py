@@ -65,6 +65,16 @@ DOMAINS = {
 }
 
 
+def _fit_population(estimators: Any, X: Any, y: Any) -> Any:
+    from automl_torch.population import fit_population
+
+    return fit_population(estimators, X, y)
+
+
+# What members of a population may differ in (automl_torch.population.VARIES, without torch).
+POPULATION_VARIES = frozenset({"lr", "weight_decay", "dropout"})
+
+
 def _builder(network: str) -> Any:
     def build(params: Mapping[str, Any], context: FitContext) -> Any:
         from automl_torch.estimators import TorchClassifier, TorchRegressor
@@ -103,6 +113,8 @@ MODELS = (
         domains=DOMAINS,
         modalities=frozenset({"tabular", "image", "sequence"}),
         description="PyTorch multilayer perceptron (images and sequences flattened)",
+        fit_population=_fit_population,
+        population_varies=POPULATION_VARIES,
     ),
     Model(
         "cnn",
@@ -118,6 +130,8 @@ MODELS = (
         domains=DOMAINS,
         modalities=frozenset({"image", "sequence"}),
         description="PyTorch convolutional network: 2-D on images, 1-D on sequences",
+        fit_population=_fit_population,
+        population_varies=POPULATION_VARIES,
     ),
     Model(
         "rnn",

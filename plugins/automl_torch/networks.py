@@ -9,6 +9,24 @@ from torch import nn
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
 
 
+class Dropout(nn.Module):
+    """Dropout whose rate is a buffer, so that members of a population (automl_torch.population)
+    stacked into one program each keep their own; ``rate`` (a plain number: the largest of a
+    population's) only decides whether it runs at all. Always in the network, an identity at rate
+    0, so that networks that differ only in their rate have the same parameters and buffers."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        self.rate = float(rate)
+        self.register_buffer("p", torch.tensor(float(rate)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0:
+            return x
+        keep = (torch.rand_like(x) >= self.p).to(x.dtype)
+        return x * keep / (1 - self.p)
+
+
 def _activation(name: str) -> nn.Module:
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation '{name}'; available: {', '.join(ACTIVATIONS)}")
@@ -31,8 +49,7 @@ class MLP(nn.Module):
             elif norm == "layer":
                 layers.append(nn.LayerNorm(units))
             layers.append(_activation(activation))
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+            layers.append(Dropout(dropout))
             size = units
         layers.append(nn.Linear(size, outputs))
         self.layers = nn.Sequential(*layers)
@@ -61,8 +78,7 @@ class CNN(nn.Module):
                        _activation(activation), pool(2)]  # fmt: skip
             in_channels = out
         layers.append(nn.Flatten())
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
+        layers.append(Dropout(dropout))
         self.features = nn.Sequential(*layers)
         with torch.no_grad():
             probe = torch.zeros(1, *in_shape)

@@ -239,7 +239,6 @@ class Fitter:
         resolved = self._opened()
         folds, metric, model = resolved.prepared.folds, resolved.metric, resolved.model
         judges = judges or (None,) * len(members)
-        started = time.monotonic()
         errors: dict[int, BaseException] = {}
         scores: list[list[float]] = [[] for _ in members]
         kept: list[list[np.ndarray]] = [[] for _ in members]
@@ -249,7 +248,10 @@ class Fitter:
             for i, member in enumerate(members):
                 if i in errors:
                     continue
-                context = replace(resolved.context, started=started, trial=member.number)
+                # A member's clock (its time limit, shared by its folds) counts its own share of
+                # the folds before: as if it had trained them alone.
+                began = time.monotonic() - float(times[i].sum())
+                context = replace(resolved.context, started=began, trial=member.number)
                 judge = judges[i]
                 if judge is not None and len(folds) == 1:  # holdout: a pruner judges epochs
                     context = replace(context, report=epoch_reporter(judge, metric.direction))

@@ -31,6 +31,7 @@ from automl.records import (
     ResultRecord,
     RunRecord,
     counted,
+    span,
 )
 
 COLUMNS = [
@@ -90,7 +91,7 @@ def rows(
         ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
         error = (result and result.error) or (errors[-1] if errors and not complete else "")
         finished = [t for t in trials if t.datetime_start and t.datetime_complete]
-        searched = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in finished)
+        searched = sum(map(span, finished))
         if complete and result is None:
             error = "search interrupted before the refit: run the command again to finish"
 

@@ -40,6 +40,7 @@ SURPLUS = "surplus"
 PREDICTIONS = "predictions"  # the artifact id of its validation predictions (automl.predictions)
 STOPPED_BY_BUDGET = "stopped_by_budget"  # the budget's time ran out during its fit
 ALLOCATION = "allocation"  # on a comparison's study: how a budget was shared (AllocationRecord)
+POPULATION = "population"  # how many trials it was trained with, as one program (search.population)
 
 LEARNER, ENSEMBLE = "learner", "ensemble"  # what a study's row is (ProblemRecord.kind)
 
@@ -121,6 +122,15 @@ class RunRecord(_Record):
     config: Mapping[str, Any] = field(default_factory=dict)  # the resolved config, masked
     versions: Mapping[str, str] = field(default_factory=dict)
     isolation: str | None = None
+
+
+def span(trial: FrozenTrial) -> float:
+    """The search time a finished trial counts for, seconds: its start to its end, shared with the
+    trials of its population (which start and end together), so that they count it once."""
+    if trial.datetime_complete is None or trial.datetime_start is None:
+        return 0.0
+    seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
+    return seconds / max(1, int(trial.user_attrs.get(POPULATION, 1)))
 
 
 def interrupted(trial: FrozenTrial) -> bool:

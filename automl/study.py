@@ -13,16 +13,16 @@ import json
 import logging
 import re
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
-from optuna.storages._heartbeat import get_heartbeat_thread  # what optimize() beats with
 from optuna.trial import TrialState
 
 from automl import __version__, devices, predictions, samplers
@@ -47,6 +47,7 @@ from automl.records import (
     INTERRUPTED,
     LEARNER,
     PID,
+    POPULATION,
     PREDICT_TIME,
     PREDICTIONS,
     PROBLEM,
@@ -58,6 +59,7 @@ from automl.records import (
     ResultRecord,
     RunRecord,
     counted,
+    span,
 )
 from automl.recovery import recover, retry_stale, surplus
 from automl.registry import Registry
@@ -190,33 +192,49 @@ def _population_search(
         asked = _ask_population(study, desc, size, n_trials)
         if not asked:
             continue
-        with ExitStack() as beats:  # ask-and-tell has no heartbeat; optimize() uses this helper
+        with ExitStack() as beats:
             for trial, _ in asked:
-                beats.enter_context(get_heartbeat_thread(trial._trial_id, study._storage))
+                beats.enter_context(_heartbeat(trial, study))
             _train_population(study, run_fit, asked)
+
+
+def _heartbeat(trial: optuna.Trial, study: optuna.Study) -> Any:
+    """The heartbeat that ``optimize`` gives a trial, for one asked and told by hand: Optuna 5.1
+    has no public one for ask-and-tell, so this uses optimize's own helper while it exists."""
+    try:
+        from optuna.storages._heartbeat import get_heartbeat_thread
+    except ImportError:  # a later Optuna: a population's trials then beat not at all
+        return nullcontext()
+    return get_heartbeat_thread(trial._trial_id, study._storage)
 
 
 def _ask_population(
     study: optuna.Study, desc: Description, size: int, budget: int
 ) -> list[tuple[optuna.Trial, dict[str, Any]]]:
     """Up to ``size`` new trials with their parameters; queued retries come first, as with
-    ``optimize``. Members after the first share its parameters outside ``population_varies``."""
+    ``optimize``. Members after the first draw with its parameters outside ``population_varies``
+    fixed (Optuna's PartialFixedSampler around the study's own, in this process only)."""
     asked: list[tuple[optuna.Trial, dict[str, Any]]] = []
-    for _ in range(size):
-        waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-        if asked and not waiting:
-            first = asked[0][0].params
-            shared = {k: v for k, v in first.items() if k not in desc.population_varies}
-            study.enqueue_trial(shared, skip_if_exists=False)
-        trial = study.ask()
-        if surplus(study.get_trials(deepcopy=False), trial.number, budget):
-            trial.set_user_attr(SURPLUS, True)  # counts nowhere; nothing was fitted
-            study.tell(trial, state=TrialState.FAIL)
-            break
-        try:
-            asked.append((trial, desc.space.suggest(trial)))
-        except Exception as error:  # a space that cannot be sampled fails this trial alone
-            _told_failure(study, trial, error)
+    sampler = study.sampler
+    try:
+        for _ in range(size):
+            trial = study.ask()
+            if surplus(study.get_trials(deepcopy=False), trial.number, budget):
+                trial.set_user_attr(SURPLUS, True)  # counts nowhere; nothing was fitted
+                study.tell(trial, state=TrialState.FAIL)
+                break
+            try:
+                asked.append((trial, desc.space.suggest(trial)))
+            except Exception as error:  # a space that cannot be sampled fails this trial alone
+                _told_failure(study, trial, error)
+                continue
+            if len(asked) == 1:
+                shared = {k: v for k, v in trial.params.items() if k not in desc.population_varies}
+                with warnings.catch_warnings():  # "experimental" since Optuna 2.4, and the tool
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    study.sampler = optuna.samplers.PartialFixedSampler(shared, sampler)
+    finally:
+        study.sampler = sampler
     return asked
 
 
@@ -236,6 +254,8 @@ def _train_population(
         return judge
 
     members = tuple(ProtocolTrial(t.number, params) for t, params in asked)
+    for trial, _ in asked:  # its span is the population's: search time counts it once
+        trial.set_user_attr(POPULATION, len(asked))
     try:
         result = run_fit.population(members, tuple(judge_of(t) for t, _ in asked))
     except KeyboardInterrupt:
@@ -278,9 +298,7 @@ def _keep(folder: str, array: Any, trial: optuna.Trial) -> None:
 
 
 def _duration(trial: optuna.trial.FrozenTrial) -> float:
-    if trial.datetime_complete is None or trial.datetime_start is None:
-        return 0.0
-    return (trial.datetime_complete - trial.datetime_start).total_seconds()
+    return span(trial)
 
 
 def _refit(
@@ -452,10 +470,13 @@ def _run(exp: Experiment, registry: Registry | None) -> Summary:
     name = study.study_name
     objective = _objective(run_fit, desc.space, n_trials)
     progress = Progress(label=f"{desc.dataset} · {exp.model}", total=n_trials, enabled=exp.progress)
-    together = exp.population > 1 and desc.population
-    if exp.population > 1 and not desc.population:
-        log.info("%s: model %s trains one trial at a time; search.population=%d is not used",
-                 name, exp.model, exp.population)  # fmt: skip
+    varied = sorted(set(desc.population_varies) & set(desc.space.searched))
+    together = exp.population > 1 and desc.population and bool(varied)
+    if exp.population > 1 and not together:
+        why = (f"model {exp.model} trains one trial at a time" if not desc.population else
+               f"none of what its members may differ in is searched "
+               f"({', '.join(sorted(desc.population_varies))})")  # fmt: skip
+        log.info("%s: %s; search.population=%d is not used", name, why, exp.population)
     try:
         try:
             if together:

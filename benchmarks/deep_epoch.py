@@ -4,7 +4,8 @@ The plain loop is what most PyTorch code does: a DataLoader over a TensorDataset
 (the Keras default of the seed code), each batch copied to the device. The harness's loop
 (``automl_torch.TorchClassifier``) keeps the data on the device and shuffles by index; it runs at
 batch size 512 (the comparison the targets are about) and at 32 (the loop alone, same batches). Both train the seed architectures (MLP 128-128-10, CNN conv32-pool-dense10) with Adam.
-Each side's second epoch is timed (the first includes start-up work). Prints a table and ratios,
+Each side's second epoch is timed (the first includes start-up work). On CUDA the harness's loop
+replays each step from a CUDA graph (automl_torch.steps); its eager loop is timed beside it. Prints a table and ratios,
 on the CPU and on CUDA when there is a GPU, and writes benchmarks/out/deep_epoch.json.
 
     python benchmarks/deep_epoch.py [--samples 60000] [--devices cpu,cuda]
@@ -67,11 +68,18 @@ def plain_epoch(name: str, X: np.ndarray, y: np.ndarray, device: torch.device) -
 
 
 def harness_epoch(
-    name: str, X: np.ndarray, y: np.ndarray, device: torch.device, batch_size: int = 512
+    name: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    device: torch.device,
+    batch_size: int = 512,
+    graphs: bool = True,
 ) -> float:
-    """The second epoch of the harness's own loop."""
+    """The second epoch of the harness's own loop (on CUDA: its steps replayed from a CUDA graph,
+    or with ``graphs=False`` eager)."""
     clf = TorchClassifier(name, **ARCH[name], batch_size=batch_size, max_epochs=2,
-                          validation_fraction=0.0, standardize=False, device=str(device))  # fmt: skip
+                          validation_fraction=0.0, standardize=False, device=str(device),
+                          cuda_graphs=graphs)  # fmt: skip
     clf.fit(X, y)
     return clf.history_[1]["seconds"]
 
@@ -95,10 +103,16 @@ def main() -> None:
             plain = plain_epoch(name, X, y, device)
             same = harness_epoch(name, X, y, device, batch_size=32)  # the loop alone
             ours = harness_epoch(name, X, y, device)
+            # CUDA graphs apply on a GPU only: there the eager loop is the comparison.
+            eager = (
+                harness_epoch(name, X, y, device, graphs=False) if device.type == "cuda" else None
+            )
             rows.append({"device": device_name, "network": name, "plain_s": plain,
-                         "harness_32_s": same, "harness_s": ours, "speedup": plain / ours})  # fmt: skip
+                         "harness_32_s": same, "harness_s": ours, "harness_eager_s": eager,
+                         "speedup": plain / ours})  # fmt: skip
+            graphs = "" if eager is None else f"   eager (batch 512) {eager:8.3f} s"
             print(f"{device_name:5s} {name}: plain loop (batch 32) {plain:8.3f} s   "
-                  f"harness (batch 32) {same:8.3f} s   harness (batch 512) {ours:8.3f} s   "
+                  f"harness (batch 32) {same:8.3f} s   harness (batch 512) {ours:8.3f} s{graphs}   "
                   f"speedup {plain / ours:6.1f}x", flush=True)  # fmt: skip
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     record = {

@@ -23,6 +23,7 @@ from sklearn.datasets import load_diabetes, load_digits
 from automl.fitting import Fitter
 from automl.isolation import Limits, runner
 from automl.protocol import Kind, RemoteError, Trial, TrialResult
+from automl.records import POPULATION, span
 from automl.storage import open_storage
 from automl.study import Experiment, run
 from tests.conftest import ROOT
@@ -132,7 +133,9 @@ def test_a_study_trains_its_trials_together_with_the_scores_they_get_alone(
     storage_url, isolation
 ) -> None:
     exp = _experiment(storage_url, isolation=isolation)
+    began = time.monotonic()
     summary = run(exp)
+    wall = time.monotonic() - began
     study = optuna.load_study(study_name=summary.study, storage=open_storage(storage_url))
     trials = study.trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
@@ -141,6 +144,7 @@ def test_a_study_trains_its_trials_together_with_the_scores_they_get_alone(
     assert all(s == shared[0] for s in shared)  # one architecture: drawn with the first member
     assert len({t.params["lr"] for t in trials}) == 4
     assert summary.test_score is not None and summary.test_score > 0.5
+    assert sum(map(span, trials)) < wall  # search time counts the population once, not 4 times
     fitter = Fitter()
     desc = fitter.open(exp)
     for t in trials:  # each trial again, alone
@@ -174,10 +178,29 @@ def test_a_pruner_stops_one_member_through_the_worker(storage_url) -> None:
 
 
 def test_a_learner_without_populations_runs_its_trials_one_at_a_time(storage_url) -> None:
-    exp = Experiment(dataset="iris", model="decision_tree", storage=storage_url, n_trials=3, population=3,
-                     progress=False)  # fmt: skip
+    exp = Experiment(dataset="iris", model="decision_tree", storage=storage_url, n_trials=3,
+                     population=3, progress=False)  # fmt: skip
     summary = run(exp)
     assert summary.complete == 3 and summary.failed == 0
+    study = optuna.load_study(study_name=summary.study, storage=open_storage(storage_url))
+    assert not any(POPULATION in t.user_attrs for t in study.trials)
+
+
+def test_members_with_nothing_to_differ_in_run_one_at_a_time(storage_url) -> None:
+    fixed = {"max_epochs": 2, "lr": 1e-3, "weight_decay": 0.0, "dropout": 0.0, "batch_size": 64}
+    summary = run(_experiment(storage_url, n_trials=2, params=fixed, space={}))
+    study = optuna.load_study(study_name=summary.study, storage=open_storage(storage_url))
+    assert summary.complete == 2 and not any(POPULATION in t.user_attrs for t in study.trials)
+
+
+def test_a_member_out_of_time_leaves_while_the_others_go_on(digits) -> None:
+    X, y = digits
+    slow = {**QUICK, "max_epochs": 200, "patience": 200}
+    members = [TorchClassifier("mlp", lr=1e-3, **{**QUICK, "max_epochs": 3}),
+               TorchClassifier("mlp", lr=2e-3, time_limit=0.5, **slow)]  # fmt: skip
+    assert fit_population(members, X, y) == [None, None]
+    assert not members[0].stopped_by_time_ and members[0].n_epochs_ == 3
+    assert members[1].stopped_by_time_ and 3 < members[1].n_epochs_ < 200
 
 
 PLUGIN = {"AUTOML_PLUGINS": "tests.faults", "PYTHONPATH": str(ROOT)}

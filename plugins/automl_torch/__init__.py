@@ -62,6 +62,7 @@ DOMAINS = {
     "hidden": COUNT,
     "layers": COUNT,
     "bidirectional": OneOf(True, False),
+    "cuda_graphs": OneOf(True, False),  # on a GPU, replay each training step as a CUDA graph
 }
 
 

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from automl_torch.networks import CNN, MLP, RNN
+from automl_torch.steps import Steps, graphable
 
 _RESIDENT: dict[tuple[int, str], tuple[weakref.ref, torch.Tensor, torch.Tensor | None]] = {}
 
@@ -143,6 +144,7 @@ class _TorchEstimator(BaseEstimator):
         random_state: int = 0,
         threads: int = 0,
         time_limit: float | None = None,
+        cuda_graphs: bool = True,
         on_epoch: Callable[[int, float], None] | None = None,
     ) -> None:
         self.network = network
@@ -171,6 +173,7 @@ class _TorchEstimator(BaseEstimator):
         self.random_state = random_state
         self.threads = threads
         self.time_limit = time_limit
+        self.cuda_graphs = cuda_graphs
         self.on_epoch = on_epoch
 
     # What the subclasses define.
@@ -198,13 +201,16 @@ class _TorchEstimator(BaseEstimator):
                        bidirectional=self.bidirectional, dropout=self.dropout)  # fmt: skip
         raise ValueError(f"unknown network '{self.network}'; available: mlp, cnn, rnn")
 
-    def _optimizer(self, params: Any, device: torch.device) -> torch.optim.Optimizer:
+    def _optimizer(
+        self, params: Any, device: torch.device, graphed: bool = False
+    ) -> torch.optim.Optimizer:
         kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
         if self.optimizer not in kinds:
             raise ValueError(f"unknown optimizer '{self.optimizer}'; available: adam, adamw")
         fused = device.type == "cuda"  # one kernel per step instead of one per parameter
+        extra = {"capturable": True} if graphed else {}  # its step may be captured (steps.py)
         return kinds[self.optimizer](
-            params, lr=self.lr, weight_decay=self.weight_decay, fused=fused
+            params, lr=self.lr, weight_decay=self.weight_decay, fused=fused, **extra
         )
 
     def __sklearn_tags__(self) -> Tags:
@@ -274,7 +280,10 @@ class _TorchEstimator(BaseEstimator):
 
     def _train(self, x, lengths, targets, train, valid, generator, device, start) -> None:  # type: ignore[no-untyped-def]
         loss_fn = self._loss()
-        optimizer = self._optimizer(self.model_.parameters(), device)
+        graphed = graphable(device, lengths, self.cuda_graphs)
+        optimizer = self._optimizer(self.model_.parameters(), device, graphed)
+        step = Steps(self.model_, loss_fn, optimizer, x, lengths, targets, self.batch_size,
+                     graphed, lambda cache: _autocast(device, cache))  # fmt: skip
         best, best_state, stale = float("inf"), None, 0
         self.history_: list[dict[str, float]] = []
         self.stopped_by_time_ = False
@@ -287,13 +296,7 @@ class _TorchEstimator(BaseEstimator):
             for b in self._batches(shuffled, self.batch_size):
                 if len(b) < 2:  # batch normalisation cannot use a batch of one
                     continue
-                with _autocast(device):
-                    out = self.model_(x[b], None if lengths is None else lengths[b]).float()
-                    loss = loss_fn(out, targets[b])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += loss.detach() * len(b)  # stays on the device: no sync per batch
+                total += step(b)  # stays on the device: no sync per batch
                 seen += len(b)
                 if self.time_limit is not None and time.monotonic() - start > self.time_limit:
                     self.stopped_by_time_ = True
@@ -322,7 +325,9 @@ class _TorchEstimator(BaseEstimator):
                 break
         if best_state is not None:  # early stopping keeps the best epoch's weights
             self.model_.load_state_dict(best_state)
+        optimizer.zero_grad(set_to_none=True)  # the fitted model keeps no gradients (nor graph)
         self.n_epochs_ = len(self.history_)
+        self.graph_steps_ = step.replays  # steps replayed from a CUDA graph; 0 on the CPU
 
     def _forward(self, X: Any) -> torch.Tensor:
         X = self._checked_predict(X)
@@ -337,8 +342,10 @@ class _TorchEstimator(BaseEstimator):
         return torch.cat(outputs)
 
 
-def _autocast(device: torch.device) -> Any:
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+def _autocast(device: torch.device, cache: bool = True) -> Any:
+    # ``cache``: False inside a CUDA graph capture, where autocast's cast cache cannot live on.
+    enabled = device.type == "cuda"
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled, cache_enabled=cache)
 
 
 class TorchClassifier(ClassifierMixin, _TorchEstimator):

@@ -10,19 +10,24 @@ ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiL
 
 
 class Dropout(nn.Module):
-    """Dropout whose rate is a buffer, so that members of a population (automl_torch.population)
-    stacked into one program each keep their own; ``rate`` (a plain number: the largest of a
-    population's) only decides whether it runs at all. Always in the network, an identity at rate
-    0, so that networks that differ only in their rate have the same parameters and buffers."""
+    """``nn.Dropout``, whose rate is also a buffer, so that the members of a population
+    (automl_torch.population) stacked into one program each keep their own. Always in the network,
+    an identity at rate 0, so that networks that differ only in their rate have the same
+    parameters and buffers. Alone it is ``nn.Dropout`` exactly (its fused kernel, its random
+    stream); ``stacked`` (set on a population's shared structure, where ``rate`` is the largest
+    of the members') draws each member's mask against its own buffer."""
 
     def __init__(self, rate: float) -> None:
         super().__init__()
         self.rate = float(rate)
+        self.stacked = False
         self.register_buffer("p", torch.tensor(float(rate)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.rate == 0:
             return x
+        if not self.stacked:
+            return nn.functional.dropout(x, self.rate, training=True)
         keep = (torch.rand_like(x) >= self.p).to(x.dtype)
         return x * keep / (1 - self.p)
 

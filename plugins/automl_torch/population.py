@@ -16,12 +16,18 @@ no batching rule), batch normalisation (its running statistics), and a group of 
 The optimizer step is written out rather than taken from ``torch.optim``: its optimizers take one
 learning rate per parameter group, and here one stacked tensor holds every member's weights, each
 with its own learning rate and weight decay. It follows ``torch.optim.Adam``/``AdamW``'s
-single-tensor arithmetic, operation for operation, so that the test can compare the two.
+single-tensor arithmetic (the CPU's), operation for operation, so that the test can compare the
+two; on CUDA the single loop uses torch's fused kernel, the same update in another order.
+
+Time: a member's time limit counts its share of the program's time (the moments divided among
+the members still training); one out of time leaves at the end of that epoch. Each epoch's
+``history_`` seconds are the program's, for all its members at once.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -39,6 +45,8 @@ from automl_torch.estimators import (
     resolve_device,
 )
 from automl_torch.networks import Dropout
+
+log = logging.getLogger(__name__)
 
 # The searched parameters in which members of one population may differ (the plugin declares
 # them to the study as POPULATION_VARIES, without importing torch).
@@ -77,16 +85,33 @@ def fit_population(
     out: list[BaseException | None] = [None] * len(estimators)
     for members in groups.values():
         if len(members) > 1 and stackable(estimators[members[0]]):
-            for i, error in zip(members, _Program([estimators[i] for i in members]).fit(X, y),
-                                strict=True):  # fmt: skip
+            try:
+                errors = _Program([estimators[i] for i in members]).fit(X, y)
+            except torch.cuda.OutOfMemoryError:  # K networks did not fit: one after another
+                log.warning("a population of %d ran out of GPU memory; training its members "
+                            "one after another", len(members))  # fmt: skip
+                torch.cuda.empty_cache()
+                errors = [_alone(estimators[i], X, y) for i in members]
+            except MemoryError:
+                raise  # the worker leaves and the next request starts afresh (automl.isolation)
+            except Exception as error:  # what broke the program fails its members, not others
+                errors = [error] * len(members)
+            for i, error in zip(members, errors, strict=True):
                 out[i] = error
             continue
         for i in members:
-            try:
-                estimators[i].fit(X, y)
-            except Exception as error:  # optuna.TrialPruned included: this member leaves
-                out[i] = error
+            out[i] = _alone(estimators[i], X, y)
     return out
+
+
+def _alone(estimator: _TorchEstimator, X: Any, y: Any) -> BaseException | None:
+    try:
+        estimator.fit(X, y)
+    except MemoryError:
+        raise
+    except Exception as error:  # optuna.TrialPruned included: this member leaves
+        return error
+    return None
 
 
 class _Program:
@@ -137,10 +162,13 @@ class _Program:
         for module in self.base.modules():
             if isinstance(module, Dropout):
                 module.rate = rate  # runs when any member drops out; each uses its own buffer
+                module.stacked = True
         params, buffers = stack_module_state([m.model_ for m in members])
         state = _Adam(params, members, device)
-        limits = [m.time_limit for m in members]
-        limit = None if None in limits else float(sum(limits))  # the program trains them all
+        # A member's time is its share of the program's: the set-up shared by all, then each
+        # moment divided among the members still training.
+        used, last = (time.monotonic() - start) / len(members), time.monotonic()
+        timed = [False] * len(members)
 
         best = [float("inf")] * len(members)
         best_state: list[dict[str, torch.Tensor] | None] = [None] * len(members)
@@ -148,7 +176,7 @@ class _Program:
         for member in members:
             member.history_ = []
             member.stopped_by_time_ = False
-        epoch, stopped_by_time = 0, False
+        epoch = 0
         while live:
             began = time.perf_counter()
             self.base.train()
@@ -168,8 +196,12 @@ class _Program:
                 state.step(params)
                 total += batch.detach() * len(b)
                 seen += len(b)
-                if limit is not None and time.monotonic() - start > limit:
-                    stopped_by_time = True
+                now = time.monotonic()
+                used, last = used + (now - last) / len(live), now
+                for i in live:
+                    limit = members[i].time_limit
+                    timed[i] = timed[i] or (limit is not None and used > limit)
+                if all(timed[i] for i in live):  # as alone: the epoch ends here
                     break
             train_loss = (total / max(1, seen)).tolist()  # the epoch's one host sync
             seconds = time.perf_counter() - began
@@ -196,11 +228,12 @@ class _Program:
                     self.errors[i] = error
                     leaving.append(k)
                     continue
-                member.stopped_by_time_ = stopped_by_time
+                # Out of time: it leaves after this epoch (alone, it stops within the epoch).
+                member.stopped_by_time_ = timed[i]
                 done = (
                     len(valid) and stale[i] >= member.patience
                 ) or epoch + 1 >= member.max_epochs
-                if stopped_by_time or done:
+                if timed[i] or done:
                     self._finish(member, _slice({**params, **buffers}, k), best_state[i])
                     leaving.append(k)
             if leaving:

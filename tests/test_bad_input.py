@@ -57,7 +57,10 @@ SETTINGS = [
         "search.n_trials=0 is not accepted: search.n_trials takes an integer >= 1",
     ),
     (["search.n_trials=-5"], "search.n_trials takes an integer >= 1"),
-    (["search.population=0"], "search.population=0 is not accepted: search.population takes an integer >= 1"),
+    (
+        ["search.population=0"],
+        "search.population=0 is not accepted: search.population takes an integer >= 1",
+    ),
     (["search.n_trials=2.5"], "search.n_trials takes an integer"),
     (["search.timeout=0"], "search.timeout takes a number > 0 (or null for no limit)"),
     (["search.timeout=-10"], "search.timeout takes a number > 0"),

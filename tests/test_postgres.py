@@ -50,7 +50,13 @@ def test_a_storage_password_appears_nowhere(postgres, tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     assert "***@" in done.stderr + done.stdout  # Hydra's launcher logged the URL, masked
     texts = {"stdout": done.stdout, "stderr": done.stderr}
-    texts.update({str(p): p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*") if p.is_file()})
+    texts.update(
+        {
+            str(p): p.read_bytes().decode("utf-8", "replace")
+            for p in tmp_path.rglob("*")
+            if p.is_file()
+        }
+    )
     storage = open_storage(postgres)
     for study in storage.get_all_studies():
         if f"/seed={seed}/" in study.study_name:

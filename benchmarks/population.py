@@ -6,7 +6,8 @@ share the seed architectures of ``benchmarks/deep_epoch.py`` (MLP 128-128-10, CN
 dense10), batch 512, Adam. Each side's second epoch is timed (the first includes start-up work):
 the population's from its program, the sequential side's as the sum of its members' second
 epochs (of at most ``--sequential-max`` members: one model after another runs at a rate that does
-not depend on K), so the ratio compares model-epochs per second either way. Prints a table, and writes
+not depend on K), so the ratio compares model-epochs per second either way; the median of
+``--repeats`` interleaved runs of each side. Prints a table, and writes
 benchmarks/out/population.json.
 
     python benchmarks/population.py [--samples 60000] [--devices cpu,cuda]
@@ -80,6 +81,7 @@ def main() -> None:
     parser.add_argument("--sequential-max", type=int, default=8,
                         help="members trained alone for the sequential rate, which does not "
                              "depend on K (one model's epoch after another)")  # fmt: skip
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default="benchmarks/out/population.json")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
@@ -98,9 +100,14 @@ def main() -> None:
             n = args.cnn_samples_cpu if (device == "cpu" and name == "cnn") else args.samples
             X, y = X_all[:n], y_all[:n]
             for k in ks:
-                together = population_epoch(name, k, X, y, device) if k > 1 else None
                 alone = min(k, args.sequential_max)
-                apart = sequential_epochs(name, alone, X, y, device)
+                runs = [  # interleaved, so that both sides see the same machine; medians
+                    (population_epoch(name, k, X, y, device) if k > 1 else None,
+                     sequential_epochs(name, alone, X, y, device))
+                    for _ in range(args.repeats)
+                ]  # fmt: skip
+                together = None if k == 1 else float(np.median([r[0] for r in runs]))
+                apart = float(np.median([r[1] for r in runs]))
                 pop_rate = None if together is None else k / together
                 seq_rate = alone / apart
                 ratio = None if pop_rate is None else pop_rate / seq_rate

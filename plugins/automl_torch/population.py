@@ -71,7 +71,7 @@ def group_key(estimator: _TorchEstimator) -> tuple[Any, ...]:
 
 def stackable(estimator: _TorchEstimator, stack: bool | None = None) -> bool:
     """Whether members like ``estimator`` train as one program: the MLP (without batch norm)
-    anywhere, the CNN on a GPU. On the CPU a stacked CNN ran at 0.44x the speed of its members
+    anywhere, the CNN on a GPU. On the CPU a stacked CNN ran at 0.65x the speed of its members
     one after another (benchmarks/population.py, 2 cores: vmap's pooling copies its batched
     activations), so there it trains them in turn unless ``stack`` insists (the tests do)."""
     if estimator.network == "mlp":

@@ -251,19 +251,25 @@ class _TorchEstimator(BaseEstimator):
         targets, outputs = self._targets(y, device)
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.random_state)
-            generator = torch.Generator(device=device).manual_seed(self.random_state)
-            order = torch.randperm(len(x), device=device, generator=generator)
-            n_valid = int(round(len(x) * self.validation_fraction))
-            valid, train = order[:n_valid], order[n_valid:]
-            scale = (
-                _Standardize(x[train], None if lengths is None else lengths[train])
-                if self.standardize
-                else None
-            )
+            generator, train, valid, scale = self._split(x, lengths, device)
             self.model_ = _Model(scale, self._network(tuple(x.shape[1:]), outputs)).to(device)
             self._train(x, lengths, targets, train, valid, generator, device, start)
         return self
+
+    def _split(self, x: torch.Tensor, lengths: torch.Tensor | None, device: torch.device) -> Any:
+        """Seed torch, then draw the early-stopping rows and fit the scaling on the others: the
+        epochs' shuffles come from the returned generator (automl_torch.population shares it)."""
+        torch.manual_seed(self.random_state)
+        generator = torch.Generator(device=device).manual_seed(self.random_state)
+        order = torch.randperm(len(x), device=device, generator=generator)
+        n_valid = int(round(len(x) * self.validation_fraction))
+        valid, train = order[:n_valid], order[n_valid:]
+        scale = (
+            _Standardize(x[train], None if lengths is None else lengths[train])
+            if self.standardize
+            else None
+        )
+        return generator, train, valid, scale
 
     def _batches(self, rows: torch.Tensor, size: int) -> Any:
         for i in range(0, len(rows), size):

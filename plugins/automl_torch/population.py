@@ -39,7 +39,6 @@ from automl_torch import POPULATION_VARIES
 from automl_torch.estimators import (
     _autocast,
     _Model,
-    _Standardize,
     _TorchEstimator,
     resident,
     resolve_device,
@@ -143,16 +142,7 @@ class _Program:
             member._targets(y, device)  # each member's classes_ (or target scaling), as alone
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(lead.random_state)
-            generator = torch.Generator(device=device).manual_seed(lead.random_state)
-            order = torch.randperm(len(x), device=device, generator=generator)
-            n_valid = int(round(len(x) * lead.validation_fraction))
-            valid, train = order[:n_valid], order[n_valid:]
-            scale = (
-                _Standardize(x[train], None if lengths is None else lengths[train])
-                if lead.standardize
-                else None
-            )
+            generator, train, valid, scale = lead._split(x, lengths, device)
             for member in self.members:  # each initialised as it would be alone
                 torch.manual_seed(member.random_state)
                 network = member._network(tuple(x.shape[1:]), outputs)

@@ -29,8 +29,10 @@ def test_on_the_cpu_every_step_is_eager(digits) -> None:
 
 
 @GPU
-@pytest.mark.parametrize(("network", "extra"), [("mlp", {"dropout": 0.0}), ("mlp", {"norm": "batch"}),
-                                                ("cnn", {"channels": 8})])  # fmt: skip
+@pytest.mark.parametrize(("network", "extra"), [
+    ("mlp", {"dropout": 0.0}), ("mlp", {"norm": "batch"}), ("mlp", {"dropout": 0.3}),
+    ("mlp", {"optimizer": "adamw", "weight_decay": 1e-3}), ("cnn", {"channels": 8}),
+])  # fmt: skip
 def test_on_a_gpu_graph_replays_train_as_eager_steps_do(digits, network, extra) -> None:
     X, y = digits
     if network == "cnn":
@@ -42,6 +44,13 @@ def test_on_a_gpu_graph_replays_train_as_eager_steps_do(digits, network, extra) 
     np.testing.assert_allclose([h["loss"] for h in graphed.history_],
                                [h["loss"] for h in eager.history_], rtol=2e-2)  # fmt: skip
     assert (graphed.predict(X) == y).mean() > 0.8
+
+
+@GPU
+def test_on_a_gpu_the_rnn_steps_eagerly(digits) -> None:
+    X, y = digits
+    rnn = TorchClassifier("rnn", device="cuda", **QUICK).fit(X.reshape(-1, 1, 8, 8), y)
+    assert rnn.graph_steps_ == 0
 
 
 @GPU

@@ -209,9 +209,12 @@ class _TorchEstimator(BaseEstimator):
             raise ValueError(f"unknown optimizer '{self.optimizer}'; available: adam, adamw")
         fused = device.type == "cuda"  # one kernel per step instead of one per parameter
         extra = {"capturable": True} if graphed else {}  # its step may be captured (steps.py)
-        return kinds[self.optimizer](
+        optimizer = kinds[self.optimizer](
             params, lr=self.lr, weight_decay=self.weight_decay, fused=fused, **extra
         )
+        # The warm-up steps before capture run uncaptured, by design: not worth a warning a fit.
+        optimizer._warned_capturable_if_run_uncaptured = True
+        return optimizer
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
@@ -286,7 +289,7 @@ class _TorchEstimator(BaseEstimator):
 
     def _train(self, x, lengths, targets, train, valid, generator, device, start) -> None:  # type: ignore[no-untyped-def]
         loss_fn = self._loss()
-        graphed = graphable(device, lengths, self.cuda_graphs)
+        graphed = graphable(device, lengths, self.cuda_graphs, self.network)
         optimizer = self._optimizer(self.model_.parameters(), device, graphed)
         step = Steps(self.model_, loss_fn, optimizer, x, lengths, targets, self.batch_size,
                      graphed, lambda cache: _autocast(device, cache))  # fmt: skip

@@ -27,11 +27,18 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 WARMUP = 3  # eager steps on a side stream before capture, as PyTorch's CUDA graph notes advise
+# After one failed capture this process captures no more: a failed capture can leave CUDA state
+# (the allocator's pool, on older torch the generator) that PyTorch itself calls unreliable.
+_FAILED: list[str] = []
 
 
-def graphable(device: torch.device, lengths: torch.Tensor | None, wanted: bool) -> bool:
-    """Whether a fit's steps may be captured: on CUDA, for inputs without sequence lengths."""
-    return wanted and device.type == "cuda" and lengths is None
+def graphable(
+    device: torch.device, lengths: torch.Tensor | None, wanted: bool, network: str
+) -> bool:
+    """Whether a fit's steps may be captured: on CUDA, for inputs without sequence lengths, for
+    the MLP and the CNN (cuDNN's recurrences under capture are not verified here)."""
+    return (wanted and device.type == "cuda" and lengths is None and network != "rnn"
+            and not _FAILED)  # fmt: skip
 
 
 class Steps:
@@ -68,10 +75,15 @@ class Steps:
             if self.warm < WARMUP:
                 self.warm += 1
                 return self._on_side_stream(b)
+            stream = torch.cuda.current_stream()
             try:
                 self._capture(b)
             except Exception as error:  # capture does not apply here: eager from now on
-                log.warning("CUDA graph capture failed (%s); training eagerly", error)
+                torch.cuda.set_stream(stream)  # a failed capture_end leaves its stream current
+                cause = error.__context__ or error
+                log.warning("CUDA graph capture failed (%s; %s); training eagerly from now on",
+                            error, cause)  # fmt: skip
+                _FAILED.append(str(cause))
                 self.graphed, self.graph = False, None
                 self.optimizer.zero_grad(set_to_none=True)
                 return self._eager(b)

@@ -36,8 +36,8 @@ from automl.records import (
     OWNER,
     RETRY_OF,
     excluded,
-    interrupted,
 )
+from automl.tally import Tally, tally
 
 # A RUNNING trial without an owner this long after it started was orphaned: its process died between
 # creating it and stamping it, a window of microseconds (see Reseeded).
@@ -100,26 +100,22 @@ def _close(study: optuna.Study, trial: FrozenTrial, reason: str) -> bool:
         return False  # another worker closed it first
 
 
-def recover(study: optuna.Study) -> list[FrozenTrial]:
+def recover(study: optuna.Study) -> Tally:
     """Close the trials whose process died, and queue every interrupted trial that has not been
-    queued yet to run again with the same parameters. Returns the study's trials after that (one
-    read of the storage when nothing needed doing: this runs before every trial)."""
+    queued yet to run again with the same parameters. Returns the study's tally after that (one
+    read of what changed when nothing needed doing: this runs before every trial)."""
     with warnings.catch_warnings():  # experimental, and the tool for this; a no-op without beats
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)  # other machines' dead workers (retry_stale)
-    trials = study.get_trials(deepcopy=False)
-    closed = [
-        _close(study, t, "its process died before it finished")
-        for t in trials
-        if t.state == TrialState.RUNNING and _gone(t)
-    ]
+    counts = tally(study)
+    closed = [_close(study, t, "its process died before it finished")
+              for t in counts.running(counting=False) if _gone(t)]  # fmt: skip
     if closed:
-        trials = study.get_trials(deepcopy=False)
-    queued = {t.user_attrs.get(RETRY_OF) for t in trials}
-    again = [t for t in trials if interrupted(t) and t.number not in queued]
+        counts = tally(study)
+    again = counts.unqueued()
     for trial in again:  # two workers may both queue one; surplus() runs only the first
         study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
-    return study.get_trials(deepcopy=False) if again else trials
+    return tally(study) if again else counts
 
 
 def retry_stale(study: optuna.Study, trial: FrozenTrial) -> None:
@@ -148,7 +144,12 @@ class Reseeded(BaseSampler):
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         study._storage.set_trial_user_attr(trial._trial_id, OWNER, owner())
         if self._seed is not None:
-            position = _position(study.get_trials(deepcopy=False), trial.number)
+            # Read again only when another worker asked a trial since the last look (this one's
+            # number says so); the objective's surplus check reads again before anything fits.
+            counts = tally(study, look=False)
+            if trial.number != counts.next_number:
+                counts.look()
+            position = counts.position(trial.number)
             self._current = self._make(self._seed + position)
         self._current.before_trial(study, trial)
 

@@ -111,3 +111,33 @@ def study_names(storage: BaseStorage) -> list[str]:
 
 def load_study(storage: BaseStorage, name: str) -> optuna.Study:
     return optuna.load_study(study_name=name, storage=storage)
+
+
+def trials_since(
+    storage: BaseStorage, study_id: int, after_id: int, unfinished: set[int]
+) -> list[FrozenTrial]:
+    """The trials of a study whose id is above ``after_id`` or in ``unfinished``: what may have
+    changed since a reader last saw every trial up to ``after_id`` (a finished trial never changes
+    again), so that each look costs what changed, not the whole study.
+
+    Optuna's public API reads every trial; its storages can do better, through their own
+    internals: a database's query for new and named trials (``RDBStorage._get_trials``, which
+    Optuna's cached storage used), the journal's replayed trials. Other storages read them all.
+    """
+    if isinstance(storage, RDBStorage):
+        return storage._get_trials(study_id, None, set(unfinished), after_id)
+    if isinstance(storage, JournalStorage):
+        with storage._thread_lock:
+            storage._sync_with_backend()  # reads only the log's new lines
+            replay = storage._replay_result
+            ids = replay._study_id_to_trial_ids[study_id]
+            fresh = [i for i in unfinished if i <= after_id]
+            start = len(ids)  # ids are appended in creation order: scan back to after_id
+            while start > 0 and ids[start - 1] > after_id:
+                start -= 1
+            return [replay._trials[i] for i in (*fresh, *ids[start:])]
+    return [
+        t
+        for t in storage.get_all_trials(study_id, deepcopy=False)
+        if t._trial_id > after_id or t._trial_id in unfinished
+    ]

@@ -61,10 +61,11 @@ from automl.records import (
     counted,
     span,
 )
-from automl.recovery import recover, retry_stale, surplus
+from automl.recovery import recover, retry_stale
 from automl.registry import Registry
 from automl.space import SearchSpace
 from automl.storage import open_storage
+from automl.tally import tally
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def _objective(
             trial.report(value, step)
             return trial.should_prune()
 
-        if surplus(trial.study.get_trials(deepcopy=False), trial.number, budget):
+        if tally(trial.study).surplus(trial.number, budget):
             trial.set_user_attr(SURPLUS, True)  # counts nowhere; nothing was fitted
             raise _Surplus(f"trial {trial.number}: the budget of {budget} trials is taken")
         try:
@@ -186,8 +187,8 @@ def _population_search(
     result. A population killed mid-way leaves RUNNING trials that recovery queues again, with
     their parameters, for the next run."""
     while _search_on(study, n_trials, exp.timeout, progress, desc.direction):
-        trials = counted(study.get_trials(deepcopy=False))
-        taken = sum(t.state in (*FINISHED, TrialState.RUNNING) for t in trials)
+        counts = tally(study)
+        taken = counts.done + len(counts.running())
         size = max(1, min(exp.population, n_trials - taken))
         asked = _ask_population(study, desc, size, n_trials)
         if not asked:
@@ -219,7 +220,7 @@ def _ask_population(
     try:
         for _ in range(size):
             trial = study.ask()
-            if surplus(study.get_trials(deepcopy=False), trial.number, budget):
+            if tally(study).surplus(trial.number, budget):
                 trial.set_user_attr(SURPLUS, True)  # counts nowhere; nothing was fitted
                 study.tell(trial, state=TrialState.FAIL)
                 break
@@ -406,16 +407,13 @@ def _search_on(
     last trials this one waits: a worker that dies leaves its trial to the survivors."""
     waiting = False
     while True:
-        trials = counted(recover(study))  # closes trials whose process died, queues them again
-        done = [t for t in trials if t.state in FINISHED]
-        running = [t for t in trials if t.state == TrialState.RUNNING]
-        values = [t.value for t in done if t.state == TrialState.COMPLETE]
-        best = (max if direction == "maximize" else min)(values) if values else None
-        left = None if timeout is None else timeout - sum(map(_duration, done))
-        progress.show(len(done), best, left)
-        if len(done) >= n_trials or (left is not None and left <= 0):
+        counts = recover(study)  # closes trials whose process died, queues them again
+        running = counts.running()
+        left = None if timeout is None else timeout - counts.spent
+        progress.show(counts.done, counts.best(direction), left)
+        if counts.done >= n_trials or (left is not None and left <= 0):
             return False
-        if len(done) + len(running) < n_trials:
+        if counts.done + len(running) < n_trials:
             return True
         if not waiting:
             log.info("%s: waiting for %d trial(s) of other workers", study.study_name, len(running))

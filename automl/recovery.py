@@ -147,7 +147,8 @@ class Reseeded(BaseSampler):
             # Read again only when another worker asked a trial since the last look (this one's
             # number says so); the objective's surplus check reads again before anything fits.
             counts = tally(study, look=False)
-            if trial.number != counts.next_number:
+            counts.vouched = trial.number if trial.number == counts.next_number else None
+            if counts.vouched is None:
                 counts.look()
             position = counts.position(trial.number)
             self._current = self._make(self._seed + position)

@@ -143,7 +143,10 @@ def _objective(
             trial.report(value, step)
             return trial.should_prune()
 
-        if tally(trial.study).surplus(trial.number, budget):
+        counts = tally(trial.study, look=False)
+        if counts.vouched != trial.number:  # another worker asked meanwhile: read again
+            counts.look()
+        if counts.surplus(trial.number, budget):
             trial.set_user_attr(SURPLUS, True)  # counts nowhere; nothing was fitted
             raise _Surplus(f"trial {trial.number}: the budget of {budget} trials is taken")
         try:

@@ -38,6 +38,9 @@ class Tally:
         self.done = 0  # finished trials that count
         self.spent = 0.0  # their search time, seconds (records.span)
         self._values: dict[int, float] = {}  # counted complete trials' values
+        # The newest trial asked when no other worker had asked one since the last look: what
+        # this tally knows below it is current enough for its surplus check (Reseeded sets it).
+        self.vouched: int | None = None
 
     def look(self) -> Tally:
         """Read what changed since the last look (one query of the storage)."""
@@ -111,7 +114,11 @@ class Tally:
 
     def surplus(self, number: int, budget: int) -> bool:
         """``recovery.surplus``: beyond the budget, or a second retry of one trial."""
-        retry_of = self.trials[number].user_attrs.get(RETRY_OF)
+        trial = self.trials.get(number)
+        if trial is None and number != self.next_number:
+            trial = self.look().trials[number]
+        # Unread and next in line: asked afresh (see ``vouched``), so no retry of anything.
+        retry_of = None if trial is None else trial.user_attrs.get(RETRY_OF)
         if retry_of is not None and min(self.retries.get(retry_of, [number])) < number:
             return True
         return self.position(number) >= budget

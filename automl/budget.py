@@ -62,6 +62,7 @@ from automl.records import (
     ProblemRecord,
     ResultRecord,
     counted,
+    span,
 )
 from automl.recovery import recover, retry_stale
 from automl.storage import open_storage
@@ -69,7 +70,6 @@ from automl.study import (
     FINISHED,
     Interrupted,
     Summary,
-    _duration,
     _objective,
     _provenance,
     _refit,
@@ -142,7 +142,7 @@ class Learner:
 
     @property
     def seconds(self) -> float:
-        return sum(map(_duration, self.finished))
+        return sum(map(span, self.finished))
 
     def best(self, maximize: bool) -> float | None:
         values = [t.value for t in self.complete if t.value is not None]
@@ -150,7 +150,7 @@ class Learner:
 
     def cheapest(self) -> float | None:
         """The shortest fit among its finished trials (failed ones too: they cost the same)."""
-        spans = [_duration(t) for t in self.finished]
+        spans = [span(t) for t in self.finished]
         return min(spans) if spans else None
 
     @property
@@ -169,7 +169,7 @@ class Learner:
         best = (max if maximize else min)(complete, key=lambda t: t.value)
         folds = max(self.desc.folds, 1)
         share = (folds - 1) / folds if folds > 1 else 1 - 0.2  # rows a fold's fit saw
-        fit = float(best.user_attrs.get(FIT_TIME, _duration(best) / folds))
+        fit = float(best.user_attrs.get(FIT_TIME, span(best) / folds))
         predict = float(best.user_attrs.get(PREDICT_TIME, 0.0))
         validated = self.desc.rows / folds if folds > 1 else self.desc.rows * 0.2
         tested = self.desc.test_rows / validated if validated and self.desc.test_rows else 1.0
@@ -181,7 +181,7 @@ def eci(learner: Learner, best: float | None, maximize: bool) -> float:
     spent, sign = 0.0, 1.0 if maximize else -1.0
     improved: list[tuple[float, float]] = []  # (seconds spent when found, value), each a new best
     for t in learner.finished:
-        spent += _duration(t)
+        spent += span(t)
         if t.state == TrialState.COMPLETE and t.value is not None:
             if not improved or sign * t.value > sign * improved[-1][1]:
                 improved.append((spent, t.value))
@@ -394,7 +394,7 @@ def _search(
         if learner in untried:
             share[0] = left / len(untried)
         else:
-            longest = max(map(_duration, learner.finished))
+            longest = max(map(span, learner.finished))
             share[0] = max(4 * longest, left / max(len(searching), 1))
         running[0] = learner
         if learner is not current:

@@ -36,17 +36,18 @@ def probabilities(estimator: Any, X: Any, n_classes: int) -> np.ndarray:
 
 
 def blendable(
-    estimator: Any, X: Any, outcome: Outcome, metric: Metric, n_classes: int | None
+    estimator: Any, X: Any, prediction: Any, metric: Metric, n_classes: int | None
 ) -> Any:
     """Predictions that an ensemble can average, as float32: class probabilities (or, from a
-    learner without them, its labels one-hot) for classification, values for regression."""
+    learner without them, its labels one-hot) for classification, values for regression.
+    ``prediction``: what the metric scored on ``X``."""
     if n_classes is None:
-        return np.asarray(outcome.prediction, dtype=np.float32)
+        return np.asarray(prediction, dtype=np.float32)
     if metric.needs == "proba":
-        return np.asarray(outcome.prediction, dtype=np.float32)
+        return np.asarray(prediction, dtype=np.float32)
     if hasattr(estimator, "predict_proba"):
         return probabilities(estimator, X, n_classes).astype(np.float32)
-    labels = np.asarray(outcome.prediction).astype(int)
+    labels = np.asarray(prediction).astype(int)
     return np.eye(n_classes, dtype=np.float32)[labels]
 
 

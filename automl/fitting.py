@@ -214,7 +214,7 @@ class Fitter:
                 raise NonFiniteScore(f"metric {metric.name} gave {outcome.score} on fold {step}")
             scores.append(outcome.score)
             if resolved.keep_predictions:
-                kept.append(blendable(outcome.estimator, fold.X_valid, outcome, metric,
+                kept.append(blendable(outcome.estimator, fold.X_valid, outcome.prediction, metric,
                                       resolved.context.n_classes))  # fmt: skip
             fit_time += outcome.fit_time
             predict_time += outcome.predict_time
@@ -282,8 +282,7 @@ class Fitter:
                     score = self._score(fold.y_valid, prediction, step)
                     scores[i].append(score)
                     if resolved.keep_predictions:
-                        outcome = _Scored(prediction)
-                        kept[i].append(blendable(estimator, fold.X_valid, outcome, metric,
+                        kept[i].append(blendable(estimator, fold.X_valid, prediction, metric,
                                                  resolved.context.n_classes))  # fmt: skip
                     judge = judges[i]
                     if (
@@ -342,7 +341,7 @@ class Fitter:
             fit_time=outcome.fit_time,
             predict_time=outcome.predict_time,
             device=device_in_words(resolved.context.device),
-            predictions=blendable(outcome.estimator, p.X_test, outcome, resolved.metric,
+            predictions=blendable(outcome.estimator, p.X_test, outcome.prediction, resolved.metric,
                                   resolved.context.n_classes) if keep else None,
             scored=np.asarray(outcome.prediction),
             truth=np.asarray(p.y_test),
@@ -424,13 +423,6 @@ class Fitter:
         if self.resolved is None:
             raise RuntimeError("a trial was requested before its study was opened")
         return self.resolved
-
-
-@dataclass(frozen=True)
-class _Scored:
-    """What :func:`automl.evaluate.blendable` reads of a fit's outcome: its prediction."""
-
-    prediction: Any
 
 
 def _fitted(estimator: Any, X: Any, y: Any) -> BaseException | None:

@@ -59,7 +59,6 @@ from automl.records import (
     ResultRecord,
     RunRecord,
     counted,
-    span,
 )
 from automl.recovery import recover, retry_stale
 from automl.registry import Registry
@@ -299,10 +298,6 @@ def _keep(folder: str, array: Any, trial: optuna.Trial) -> None:
         trial.set_user_attr(PREDICTIONS, predictions.save(folder, array, trial, "validation"))
     else:
         trial.set_user_attr(PREDICTIONS + "_skipped", reason)
-
-
-def _duration(trial: optuna.trial.FrozenTrial) -> float:
-    return span(trial)
 
 
 def _refit(

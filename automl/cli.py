@@ -297,7 +297,7 @@ def main() -> None:
     settings, then run the app."""
     _CLOCK.append(budget.process_started())
     if "trial.isolation=inprocess" not in sys.argv:
-        isolation.prestart()  # the default; its imports overlap the plugins' and Hydra's start-up
+        isolation.prestart()  # started already by automl.start, the command; not by -m automl.cli
     try:
         known = load_registry()
         check_names(sys.argv[1:], known)

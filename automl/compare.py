@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import friedmanchisquare, studentized_range
 
 from automl.leaderboard import stamp
 
@@ -259,6 +258,10 @@ def critical_difference(frame: pd.DataFrame, alpha: float = 0.05) -> CriticalDif
     k, n = table.shape[1], table.shape[0]
     if k < 3 or n < 2:
         return None
+    # scipy.stats takes about a second to import: only a comparison of several datasets needs it,
+    # not every command that writes a leaderboard.
+    from scipy.stats import friedmanchisquare, studentized_range
+
     ranks = table.rank(axis=1, ascending=False, method="average")
     statistic, p_value = friedmanchisquare(*(table[c].to_numpy() for c in table.columns))
     q = studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)

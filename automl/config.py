@@ -15,11 +15,11 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
-from automl.data import SplitConfig
 from automl.experiment import Experiment
 from automl.registry import Registry
 from automl.schema import Schema
 from automl.space import to_config
+from automl.split import SplitConfig
 from automl.storage import default_url, redact
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,47 +19,8 @@ from sklearn.preprocessing import LabelEncoder
 
 from automl.errors import NotApplicable, UserError
 from automl.registry import MODALITIES, Data
-from automl.schema import Schema, SplitSchema, ValidationSchema
+from automl.split import SplitConfig
 from automl.task import Task, infer_task
-
-# validation=auto chooses cross-validation for small data and a holdout split for large, by FLAML's
-# rule (flaml/automl: CV_HOLDOUT_THRESHOLD, SMALL_LARGE_THRES): k-fold when the development rows are
-# fewer than 100,000 and rows × features / 0.9 is below 10 million cells per hour of budget, so that
-# a 60 s budget cross-validates up to about 150,000 cells (7,500 rows × 20 columns, say) and
-# holds out above. The evidence: on a 1,700-row dataset a 20% holdout picked a decision tree that LightGBM
-# beat by 4 points on test (issue 15); FLAML's rule is the one its authors measured across OpenML.
-AUTO_CV_ROWS = 100_000
-AUTO_CV_CELLS_PER_HOUR = 10_000_000
-
-
-@dataclass(frozen=True)
-class SplitConfig:
-    test_size: float = SplitSchema.test_size
-    stratify: bool = SplitSchema.stratify
-    validation: Literal["holdout", "cv", "auto"] = "holdout"
-    validation_size: float = ValidationSchema.size  # holdout: share of the development rows
-    folds: int = ValidationSchema.folds  # cv: number of folds
-    seed: int = Schema.seed
-    # validation=auto: the seconds of the budget it serves (None: an hour). Not part of the
-    # problem: the method it chooses is (see ``chosen``), so a larger budget extends the study.
-    budget: float | None = field(default=None, metadata={"identity": False})
-
-    def chosen(self, rows: int, features: int) -> SplitConfig:
-        """This config with ``validation=auto`` resolved for data of this shape."""
-        if self.validation != "auto":
-            return self
-        hours = (3600.0 if self.budget is None else self.budget) / 3600.0
-        small = rows < AUTO_CV_ROWS and rows * features / 0.9 < AUTO_CV_CELLS_PER_HOUR * hours
-        return replace(self, validation="cv" if small else "holdout", budget=None)
-
-    def describe(self, auto: bool = False) -> str:
-        """How it validates, in words."""
-        text = (
-            f"{self.folds}-fold cross-validation"
-            if self.validation == "cv"
-            else f"holdout of {self.validation_size:g} of the development rows"
-        )
-        return f"{text} (validation=auto)" if auto else text
 
 
 @dataclass(frozen=True)

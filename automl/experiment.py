@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from automl.data import SplitConfig
 from automl.schema import Schema, SearchSchema, TrialSchema
+from automl.split import SplitConfig
 
 PROBLEM, BUDGET, EXECUTION = "problem", "budget", "execution"
 

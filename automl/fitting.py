@@ -23,7 +23,7 @@ import numpy as np
 import optuna
 
 from automl import ensemble, model_file
-from automl.data import Prepared, SplitConfig, for_model, prepare
+from automl.data import Prepared, for_model, prepare
 from automl.errors import NotApplicable
 from automl.evaluate import blendable, fit_and_score, predict
 from automl.explain import explain
@@ -46,6 +46,7 @@ from automl.protocol import (
 from automl.records import ENSEMBLE
 from automl.registry import Dataset, FitContext, Metric, Model, Registry
 from automl.space import SearchSpace, resolve
+from automl.split import SplitConfig
 from automl.winner import Winner
 
 if TYPE_CHECKING:

@@ -32,8 +32,6 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from automl.errors import UserError
-from automl.fitting import Fitter
-from automl.plugins import load_registry
 from automl.protocol import (
     Blend,
     BlendResult,
@@ -55,10 +53,11 @@ from automl.protocol import (
     TrialFailed,
     TrialResult,
 )
-from automl.registry import Registry
 
 if TYPE_CHECKING:
     from automl.experiment import Experiment
+    from automl.fitting import Fitter
+    from automl.registry import Registry
 
 WATCH_INTERVAL = 0.05  # seconds between checks on a working worker (limits, death)
 _STOPS = {signal.SIGINT, signal.SIGTERM}
@@ -75,7 +74,7 @@ class InProcess:
     """Fits in the harness's own process: exceptions propagate as they are."""
 
     def __init__(self, registry: Registry | None = None) -> None:
-        self.fitter = Fitter(registry)
+        self.fitter: Fitter = _fitter(registry)
 
     def open(self, experiment: Experiment) -> Description:
         return self.fitter.open(experiment)
@@ -113,6 +112,15 @@ class InProcess:
         return self.fitter.blend(members, size, models, save, cap)
 
 
+def _fitter(registry: Registry | None = None) -> Fitter:
+    """A Fitter, imported only where fits run: the fitting stack (scikit-learn, the data's loaders)
+    costs a second or two to import, which the harness's process, whose fits run in the worker,
+    need never pay; the worker pays it while the harness starts (see ``prestart``)."""
+    from automl.fitting import Fitter
+
+    return Fitter(registry)
+
+
 def _die_with_parent() -> None:
     """Ask Linux to kill this process when its parent dies, so a harness killed with SIGKILL
     leaves no worker behind; elsewhere the closed pipe ends the worker at its next request."""
@@ -136,7 +144,9 @@ def serve(conn: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with_parent()
-    fitter = Fitter()
+    fitter = _fitter()
+    from automl.plugins import load_registry
+
     load_registry()  # import the plugins now, while the harness is still busy composing its config
 
     def judge_of(member: int) -> Judge:

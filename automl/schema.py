@@ -2,7 +2,7 @@
 
 Hydra validates the composed config against it (types; automl.checks adds the ranges), the YAML
 files under ``conf/`` only choose options of groups, and :class:`automl.experiment.Experiment` and
-:class:`automl.data.SplitConfig` take their defaults from it. ``automl --cfg job`` prints the whole
+:class:`automl.split.SplitConfig` take their defaults from it. ``automl --cfg job`` prints the whole
 config of a job.
 """
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from automl.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # An integer-valued numeric target with more distinct values than this is taken as regression.
 MAX_CLASSES_INFERRED = 20
@@ -42,6 +45,9 @@ def parse_task(value: str | Task | None) -> Task | None:
 
 def infer_task(y: np.ndarray | pd.Series) -> Task:
     """Classification for labels (strings, booleans, few integers), regression for real values."""
+    import pandas as pd  # here, not above: the plugin API (automl) is imported by the command's
+    # first instruction, which starts the worker (automl.start); pandas then waits for a target.
+
     series = pd.Series(np.asarray(y)).dropna()
     n_unique = series.nunique()
     numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)

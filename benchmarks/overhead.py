@@ -35,8 +35,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from automl import isolation
-from automl.data import SplitConfig
 from automl.records import FIT_TIME, PREDICT_TIME
+from automl.split import SplitConfig
 from automl.storage import open_storage, redact
 from automl.study import Experiment, run
 

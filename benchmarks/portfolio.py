@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import optuna
 
-from automl.data import SplitConfig
 from automl.experiment import Experiment
 from automl.fitting import Fitter
 from automl.plugins import load_registry
+from automl.split import SplitConfig
 
 DATA = os.environ.get("AUTOML_DATA", "../shared/data")
 DATASETS: dict[str, tuple[str, dict[str, Any]]] = {

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from automl.data import SplitConfig
 from automl.experiment import BUDGET, EXECUTION, PROBLEM, Experiment, fields_of
+from automl.split import SplitConfig
 from automl.study import _digest
 from tests.conftest import ROOT
 
@@ -92,6 +94,29 @@ def test_plugins_import_only_automl() -> None:
     for path in plugins:
         core = {m for m in _imports(path) if m.startswith("automl.")}
         assert core <= {"automl.__init__"}, f"{path.relative_to(ROOT)} imports {sorted(core)}"
+
+
+def _imported_by(code: str) -> set[str]:
+    """The top-level packages a fresh interpreter has imported after running ``code``."""
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys; print(' '.join(sys.modules))"],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    return {name.split(".")[0] for name in out.stdout.split()}
+
+
+def test_the_command_starts_its_worker_before_importing_the_harness() -> None:
+    """automl.start spawns the worker after importing only automl.isolation, so that the worker's
+    imports overlap the command's own: nothing of Hydra, pandas or a fitting library first."""
+    heavy = {"hydra", "omegaconf", "pandas", "sqlalchemy"} | FITTING_LIBRARIES | {"scipy"}
+    assert not _imported_by("import automl.isolation") & heavy
+
+
+def test_the_command_starts_without_the_fitting_libraries() -> None:
+    """The command's own process, plugins loaded, has imported no fitting library: its fits run in
+    the worker, which imports them meanwhile; the harness would only wait for a second copy."""
+    code = "import automl.cli, automl.plugins; automl.plugins.load_registry()"
+    assert not _imported_by(code) & (FITTING_LIBRARIES | {"scipy"})
 
 
 def test_every_field_of_an_experiment_has_one_part() -> None:

@@ -12,8 +12,9 @@ from automl_datasets.files import load_file
 from automl_datasets.openml_data import load_openml
 from automl_datasets.uci import load_adult, load_kddcup99
 
-from automl.data import SplitConfig, prepare
+from automl.data import prepare
 from automl.errors import UserError
+from automl.split import SplitConfig
 from automl.task import Task
 
 

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl.data import SplitConfig, prepare
+from automl.data import prepare
 from automl.preprocess import NativeCategories, encode_folds, preprocessor
 from automl.registry import Data
+from automl.split import SplitConfig
 from automl.study import Experiment, run
 
 

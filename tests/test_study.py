@@ -11,10 +11,10 @@ import pytest
 from sklearn.dummy import DummyClassifier
 
 from automl import Float, Model, hookimpl
-from automl.data import SplitConfig
 from automl.errors import UserError
 from automl.plugins import plugin_manager
 from automl.registry import collect
+from automl.split import SplitConfig
 from automl.storage import open_storage
 from automl.study import RESULT, Experiment, run
 from automl.task import CLASSIFICATION

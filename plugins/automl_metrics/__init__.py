@@ -6,14 +6,28 @@ second label in sorted order). Defaults: accuracy for classification, RMSE for r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn import metrics as skm
 
 from automl import ALL_TASKS, CLASSIFICATION, Metric, Task, hookimpl
 
 REGRESSION = frozenset({Task.REGRESSION})
+
+
+@dataclass(frozen=True)
+class _Sklearn:
+    """scikit-learn's metric function ``name``, imported when first called: registering the
+    metrics (what every command does first, to know their names) then costs no import of
+    scikit-learn, which the ``automl`` command leaves to its worker while it starts."""
+
+    name: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from sklearn import metrics
+
+        return getattr(metrics, self.name)(*args, **kwargs)
 
 
 def _averaged(func: Any) -> Any:
@@ -30,16 +44,18 @@ def _averaged(func: Any) -> Any:
 
 def _roc_auc(y_true: np.ndarray, proba: np.ndarray) -> float:
     if proba.shape[1] == 2:
-        return skm.roc_auc_score(y_true, proba[:, 1])
-    return skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=np.arange(proba.shape[1]))
+        return _Sklearn("roc_auc_score")(y_true, proba[:, 1])
+    return _Sklearn("roc_auc_score")(
+        y_true, proba, multi_class="ovr", labels=np.arange(proba.shape[1])
+    )
 
 
 def _log_loss(y_true: np.ndarray, proba: np.ndarray) -> float:
-    return skm.log_loss(y_true, proba, labels=np.arange(proba.shape[1]))
+    return _Sklearn("log_loss")(y_true, proba, labels=np.arange(proba.shape[1]))
 
 
 def _rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.sqrt(skm.mean_squared_error(y_true, y_pred)))
+    return float(np.sqrt(_Sklearn("mean_squared_error")(y_true, y_pred)))
 
 
 def _hits(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -57,19 +73,34 @@ def _absolute(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 METRICS = (
     Metric(
         "accuracy",
-        skm.accuracy_score,
+        _Sklearn("accuracy_score"),
         "maximize",
         CLASSIFICATION,
         default_for=CLASSIFICATION,
         per_row=_hits,
     ),  # fmt: skip
-    Metric("balanced_accuracy", skm.balanced_accuracy_score, "maximize", CLASSIFICATION),
-    Metric("f1", _averaged(skm.f1_score), "maximize", CLASSIFICATION, per_class=True),
-    Metric("recall", _averaged(skm.recall_score), "maximize", CLASSIFICATION, per_class=True),
-    Metric("precision", _averaged(skm.precision_score), "maximize", CLASSIFICATION, per_class=True),
+    Metric("balanced_accuracy", _Sklearn("balanced_accuracy_score"), "maximize", CLASSIFICATION),
+    Metric("f1", _averaged(_Sklearn("f1_score")), "maximize", CLASSIFICATION, per_class=True),
+    Metric(
+        "recall", _averaged(_Sklearn("recall_score")), "maximize", CLASSIFICATION, per_class=True
+    ),
+    Metric(
+        "precision",
+        _averaged(_Sklearn("precision_score")),
+        "maximize",
+        CLASSIFICATION,
+        per_class=True,
+    ),
     Metric("roc_auc", _roc_auc, "maximize", CLASSIFICATION, needs="proba"),
     Metric("log_loss", _log_loss, "minimize", CLASSIFICATION, needs="proba"),
-    Metric("mse", skm.mean_squared_error, "minimize", REGRESSION, needs="value", per_row=_squares),
+    Metric(
+        "mse",
+        _Sklearn("mean_squared_error"),
+        "minimize",
+        REGRESSION,
+        needs="value",
+        per_row=_squares,
+    ),
     Metric(
         "rmse",
         _rmse,
@@ -81,9 +112,14 @@ METRICS = (
         from_mean=np.sqrt,
     ),  # fmt: skip
     Metric(
-        "mae", skm.mean_absolute_error, "minimize", REGRESSION, needs="value", per_row=_absolute
+        "mae",
+        _Sklearn("mean_absolute_error"),
+        "minimize",
+        REGRESSION,
+        needs="value",
+        per_row=_absolute,
     ),  # fmt: skip
-    Metric("r2", skm.r2_score, "maximize", REGRESSION, needs="value"),
+    Metric("r2", _Sklearn("r2_score"), "maximize", REGRESSION, needs="value"),
 )
 assert {t for m in METRICS for t in m.default_for} == set(ALL_TASKS)
 

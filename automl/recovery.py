@@ -18,8 +18,10 @@ trials before it and on k, never on how many runs it took to get there.
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import socket
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,6 +39,7 @@ from automl.records import (
     RETRY_OF,
     excluded,
 )
+from automl.storage import set_trial_user_attrs
 from automl.tally import Tally, tally
 
 # A RUNNING trial without an owner this long after it started was orphaned: its process died between
@@ -93,20 +96,38 @@ def _close(study: optuna.Study, trial: FrozenTrial, reason: str) -> bool:
     closes it (workers may race here), which then queues its retry."""
     storage = study._storage  # Optuna's public API cannot set attributes of another's trial
     try:
-        storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
-        storage.set_trial_user_attr(trial._trial_id, ERROR, f"interrupted: {reason}")
+        set_trial_user_attrs(storage, trial._trial_id,
+                             {INTERRUPTED: True, ERROR: f"interrupted: {reason}"})  # fmt: skip
         return storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
     except UpdateFinishedTrialError:
         return False  # another worker closed it first
+
+
+_STALE_LOOKS: dict[tuple[int, int], float] = {}  # (storage, study): when this process last looked
+
+
+def _fail_stale(study: optuna.Study) -> None:
+    """Optuna's ``fail_stale_trials``, at most once per heartbeat interval per study: a trial is
+    stale only after two intervals without a beat, so looking more often finds nothing sooner,
+    and each look is a query and a commit. (``optimize`` makes its own before every trial.)"""
+    beats = getattr(study._storage, "get_heartbeat_interval", None)  # a database's storage
+    interval = beats() if beats is not None else None
+    if interval is None:
+        return  # no heartbeats: fail_stale_trials would do nothing
+    key, now = (id(study._storage), study._study_id), time.monotonic()
+    if now - _STALE_LOOKS.get(key, -math.inf) < interval:
+        return
+    _STALE_LOOKS[key] = now
+    with warnings.catch_warnings():  # experimental, and the tool for this
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
 
 
 def recover(study: optuna.Study) -> Tally:
     """Close the trials whose process died, and queue every interrupted trial that has not been
     queued yet to run again with the same parameters. Returns the study's tally after that (one
     read of what changed when nothing needed doing: this runs before every trial)."""
-    with warnings.catch_warnings():  # experimental, and the tool for this; a no-op without beats
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)  # other machines' dead workers (retry_stale)
+    _fail_stale(study)  # other machines' dead workers (retry_stale)
     counts = tally(study)
     closed = [_close(study, t, "its process died before it finished")
               for t in counts.running(counting=False) if _gone(t)]  # fmt: skip

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from optuna.storages._cached_storage import _CachedStorage
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 from optuna.trial import FrozenTrial
 
@@ -121,9 +124,18 @@ def trials_since(
     again), so that each look costs what changed, not the whole study.
 
     Optuna's public API reads every trial; its storages can do better, through their own
-    internals: a database's query for new and named trials (``RDBStorage._get_trials``, which
-    Optuna's cached storage used), the journal's replayed trials. Other storages read them all.
+    internals: a database's query for new and unfinished trials (``RDBStorage._get_trials``), which
+    the cached storage that Optuna puts in front of a database (``_CachedStorage``) runs for its
+    own reads, so that this look and Optuna's next one share it; the journal's replayed trials.
+    Other storages read them all.
     """
+    if isinstance(storage, _CachedStorage):
+        storage._read_trials_from_remote_storage(study_id)  # that query, into Optuna's cache
+        with storage._lock:
+            by_number = storage._studies[study_id].trials
+            numbers = storage._trial_id_to_study_id_and_number
+            fresh = [by_number[numbers[i][1]] for i in unfinished if i <= after_id]
+            return fresh + _newest(by_number, after_id)
     if isinstance(storage, RDBStorage):
         return storage._get_trials(study_id, None, set(unfinished), after_id)
     if isinstance(storage, JournalStorage):
@@ -141,3 +153,62 @@ def trials_since(
         for t in storage.get_all_trials(study_id, deepcopy=False)
         if t._trial_id > after_id or t._trial_id in unfinished
     ]
+
+
+def _newest(by_number: Mapping[int, FrozenTrial], after_id: int) -> list[FrozenTrial]:
+    """The trials whose id is above ``after_id``, of a study's trials kept by number. A trial's
+    number is its rank by id within its study (the database numbers a trial by counting those
+    before it), so they are the last few: scanned back from the end, not over the study."""
+    out = []
+    number = len(by_number) - 1
+    while number in by_number and by_number[number]._trial_id > after_id:
+        out.append(by_number[number])
+        number -= 1
+    return out[::-1]
+
+
+def set_trial_user_attrs(storage: BaseStorage, trial_id: int, attrs: Mapping[str, Any]) -> None:
+    """Set several user attributes of a trial in one write where the storage allows: one
+    transaction of a database (each of Optuna's ``set_trial_user_attr`` commits its own, and a
+    commit is most of what a trial costs on PostgreSQL), one append to the journal (the lines
+    Optuna's own calls would write, one per attribute). Elsewhere one call each."""
+    backend = storage._backend if isinstance(storage, _CachedStorage) else storage
+    if isinstance(backend, RDBStorage):
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+
+        with _create_scoped_session(backend.scoped_session, True) as session:
+            for key, value in attrs.items():
+                backend._set_trial_attr_without_commit(
+                    session, models.TrialUserAttributeModel, trial_id, key, value
+                )
+        return
+    if isinstance(backend, JournalStorage):
+        from optuna.storages.journal._storage import JournalOperation
+
+        with backend._thread_lock:
+            worker = backend._replay_result.worker_id
+            backend._backend.append_logs([
+                {"op_code": JournalOperation.SET_TRIAL_USER_ATTR, "worker_id": worker,
+                 "trial_id": trial_id, "user_attr": {key: value}}
+                for key, value in attrs.items()
+            ])  # fmt: skip
+            _read_own_lines(backend)
+        return
+    for key, value in attrs.items():
+        storage.set_trial_user_attr(trial_id, key, value)
+
+
+def _read_own_lines(journal: JournalStorage) -> None:
+    """Replay the journal up to the lines just written. If the trial had finished meanwhile (a
+    racing worker closed it), replaying each of them raises, one line at a time: read them all,
+    so that none is left to raise in a later, unrelated read, then raise that error once."""
+    error: UpdateFinishedTrialError | None = None
+    while True:
+        try:
+            journal._sync_with_backend()
+            break
+        except UpdateFinishedTrialError as raised:  # each raise has read one more line
+            error = error or raised
+    if error is not None:
+        raise error

@@ -174,14 +174,7 @@ def set_trial_user_attrs(storage: BaseStorage, trial_id: int, attrs: Mapping[str
     Optuna's own calls would write, one per attribute). Elsewhere one call each."""
     backend = storage._backend if isinstance(storage, _CachedStorage) else storage
     if isinstance(backend, RDBStorage):
-        from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session
-
-        with _create_scoped_session(backend.scoped_session, True) as session:
-            for key, value in attrs.items():
-                backend._set_trial_attr_without_commit(
-                    session, models.TrialUserAttributeModel, trial_id, key, value
-                )
+        _set_rdb_user_attrs(backend, trial_id, attrs)
         return
     if isinstance(backend, JournalStorage):
         from optuna.storages.journal._storage import JournalOperation
@@ -197,6 +190,41 @@ def set_trial_user_attrs(storage: BaseStorage, trial_id: int, attrs: Mapping[str
         return
     for key, value in attrs.items():
         storage.set_trial_user_attr(trial_id, key, value)
+
+
+def _set_rdb_user_attrs(storage: RDBStorage, trial_id: int, attrs: Mapping[str, Any]) -> None:
+    """One transaction: the trial looked up and checked once, then, on PostgreSQL and SQLite, one
+    multi-row upsert of the statement Optuna's ``_set_trial_attr_without_commit`` runs per key (it
+    looks the trial up again for each: on PostgreSQL each statement is a round trip, about a
+    millisecond, and SQLAlchemy's work around it as much again). Other databases: Optuna's, per key."""
+    import json
+    import sqlite3
+
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    model = models.TrialUserAttributeModel
+    dialect = storage.engine.name
+    with _create_scoped_session(storage.scoped_session, True) as session:
+        if dialect == "postgresql" or (
+            dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 24)
+        ):
+            if dialect == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert
+            trial = models.TrialModel.find_or_raise_by_id(trial_id, session)
+            storage.check_trial_is_updatable(trial_id, trial.state)
+            rows = [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)}
+                    for k, v in attrs.items()]  # fmt: skip
+            upsert = insert(model).values(rows)
+            session.execute(upsert.on_conflict_do_update(
+                index_elements=[model.trial_id, model.key],
+                set_={"value_json": upsert.excluded.value_json},
+            ))  # fmt: skip
+            return
+        for key, value in attrs.items():
+            storage._set_trial_attr_without_commit(session, model, trial_id, key, value)
 
 
 def _read_own_lines(journal: JournalStorage) -> None:

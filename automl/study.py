@@ -65,7 +65,7 @@ from automl.recovery import recover, retry_stale
 from automl.registry import Registry
 from automl.space import SearchSpace
 from automl.storage import open_storage, set_trial_user_attrs
-from automl.tally import tally
+from automl.tally import install, tally
 
 log = logging.getLogger(__name__)
 
@@ -460,6 +460,7 @@ def open_study(exp: Experiment, desc: Description, storage: Any = None) -> tuple
         study.set_user_attr(ATTR, _describe(exp, desc).stored())
     study.set_user_attr(RUN, _provenance(exp).stored())
     n_trials, study.sampler = samplers.for_study(desc.space, exp)
+    install(study)  # queued trials found from the tally's look, not a read of every trial
     return study, n_trials
 
 

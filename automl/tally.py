@@ -15,6 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages import JournalStorage
+from optuna.storages._cached_storage import _CachedStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.records import RETRY_OF, SURPLUS, interrupted, span
@@ -38,6 +41,7 @@ class Tally:
         self.done = 0  # finished trials that count
         self.spent = 0.0  # their search time, seconds (records.span)
         self._values: dict[int, float] = {}  # counted complete trials' values
+        self._best: tuple[str, float | None] | None = None  # (direction, best of _values), kept
         # The newest trial asked when no other worker had asked one since the last look: what
         # this tally knows below it is current enough for its surplus check (Reseeded sets it).
         self.vouched: int | None = None
@@ -72,6 +76,12 @@ class Tally:
         self.spent += span(trial)
         if trial.state == TrialState.COMPLETE and trial.value is not None:
             self._values[number] = trial.value
+            if self._best is not None and self._best[1] is not None:
+                direction, best = self._best
+                better = max if direction == "maximize" else min
+                self._best = (direction, better(best, trial.value))
+            else:
+                self._best = None  # worked out again when asked
 
     def _exclude(self, number: int) -> None:
         """A retry now replaces trial ``number``: it stops counting, if it counted."""
@@ -82,12 +92,23 @@ class Tally:
         if trial is not None and trial.state in FINISHED:
             self.done -= 1
             self.spent -= span(trial)
-            self._values.pop(number, None)
+            if self._values.pop(number, None) is not None:
+                self._best = None  # the best may have been this one
 
     def best(self, direction: str) -> float | None:
-        if not self._values:
-            return None
-        return (max if direction == "maximize" else min)(self._values.values())
+        """The best value of the counted complete trials, kept as they come (not a pass over
+        them all before every trial)."""
+        if self._best is None or self._best[0] != direction:
+            values = self._values.values()
+            found = (max if direction == "maximize" else min)(values) if values else None
+            self._best = (direction, found)
+        return self._best[1]
+
+    def waiting(self) -> list[FrozenTrial]:
+        """The queued (WAITING) trials as of the last look, oldest first."""
+        numbers = sorted(n for n in self._unfinished.values()
+                         if self.trials[n].state == TrialState.WAITING)  # fmt: skip
+        return [self.trials[n] for n in numbers]
 
     def running(self, counting: bool = True) -> list[FrozenTrial]:
         """Running trials; ``counting``: only those that count (one marked surplus is about to
@@ -143,3 +164,26 @@ def tally(study: optuna.Study, look: bool = True) -> Tally:
     while len(_TALLIES) > KEPT:
         _TALLIES.pop(next(iter(_TALLIES)))
     return found.look() if look else found
+
+
+def pop_waiting(study: optuna.Study) -> int | None:
+    """Optuna's ``Study._pop_waiting_trial_id`` from a look of the tally: the first queued trial
+    that this process moves to RUNNING (another may take it first), or None. Optuna's reads every
+    trial of the study to find the queued ones, before every trial: on a journal or a database
+    (Optuna's cache in front of it) the look reads what Optuna's own read would, the journal's new
+    lines or the database's new and unfinished trials, and no more (see ``install``)."""
+    for trial in tally(study).waiting():
+        try:
+            if study._storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING):
+                return trial._trial_id
+        except UpdateFinishedTrialError:
+            continue  # another process ran it meanwhile
+    return None
+
+
+def install(study: optuna.Study) -> None:
+    """Let ``study.ask`` find queued trials through ``pop_waiting`` where a look is what Optuna's
+    own read costs (the journal, a database); elsewhere (memory) Optuna's own. If a later Optuna
+    no longer calls ``_pop_waiting_trial_id``, this attribute is simply never used."""
+    if isinstance(study._storage, JournalStorage | _CachedStorage):
+        study._pop_waiting_trial_id = lambda: pop_waiting(study)  # type: ignore[method-assign]

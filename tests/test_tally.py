@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 from automl.records import INTERRUPTED, RETRY_OF, SURPLUS, counted, span
 from automl.recovery import _position, surplus
 from automl.storage import open_storage
-from automl.tally import FINISHED, Tally, tally
+from automl.tally import FINISHED, Tally, install, tally
 
 
 def _expected(study: optuna.Study) -> dict:
@@ -37,6 +37,7 @@ def _expected(study: optuna.Study) -> dict:
         "unqueued": sorted(
             t.number for t in trials if t.user_attrs.get(INTERRUPTED) and t.number not in queued
         ),  # fmt: skip
+        "waiting": [t.number for t in trials if t.state == TrialState.WAITING],
     }
 
 
@@ -51,6 +52,7 @@ def _tallied(study: optuna.Study) -> dict:
         "positions": [counts.position(n) for n in numbers],
         "surplus": [[counts.surplus(n, b) for n in numbers] for b in (2, 5, 9)],
         "unqueued": [t.number for t in counts.unqueued()],
+        "waiting": [t.number for t in counts.waiting()],
     }
 
 
@@ -61,12 +63,15 @@ def test_the_tally_equals_counting_over_all_trials(tmp_path, kind, seed) -> None
            "memory": None}[kind]  # fmt: skip
     storage = optuna.storages.InMemoryStorage() if url is None else open_storage(url)
     study = optuna.create_study(storage=storage, direction="maximize")
+    install(study)  # queued trials popped from the tally where the storage allows
     rng = random.Random(seed)
     running: list[optuna.Trial] = []
     for _ in range(60):
         action = rng.random()
         if action < 0.35 or not running:
+            queued = [t.number for t in study.get_trials(states=(TrialState.WAITING,))]
             trial = study.ask()
+            assert trial.number == (queued[0] if queued else len(study.trials) - 1)  # as Optuna
             trial.suggest_float("x", 0, 1)
             running.append(trial)
         else:

@@ -18,7 +18,6 @@ trials before it and on k, never on how many runs it took to get there.
 from __future__ import annotations
 
 import datetime
-import math
 import os
 import socket
 import time
@@ -115,7 +114,8 @@ def _fail_stale(study: optuna.Study) -> None:
     if interval is None:
         return  # no heartbeats: fail_stale_trials would do nothing
     key, now = (id(study._storage), study._study_id), time.monotonic()
-    if now - _STALE_LOOKS.get(key, -math.inf) < interval:
+    last = _STALE_LOOKS.get(key)
+    if last is not None and now - last < interval:
         return
     _STALE_LOOKS[key] = now
     with warnings.catch_warnings():  # experimental, and the tool for this

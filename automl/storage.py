@@ -169,9 +169,9 @@ def _newest(by_number: Mapping[int, FrozenTrial], after_id: int) -> list[FrozenT
 
 def set_trial_user_attrs(storage: BaseStorage, trial_id: int, attrs: Mapping[str, Any]) -> None:
     """Set several user attributes of a trial in one write where the storage allows: one
-    transaction of a database (each of Optuna's ``set_trial_user_attr`` commits its own, and a
-    commit is most of what a trial costs on PostgreSQL), one append to the journal (the lines
-    Optuna's own calls would write, one per attribute). Elsewhere one call each."""
+    transaction of a database (each of Optuna's ``set_trial_user_attr`` is a transaction of two
+    statements, and on PostgreSQL statements are most of what a trial costs), one append to the
+    journal (the lines Optuna's own calls would write, one per attribute). Elsewhere one call each."""
     backend = storage._backend if isinstance(storage, _CachedStorage) else storage
     if isinstance(backend, RDBStorage):
         _set_rdb_user_attrs(backend, trial_id, attrs)

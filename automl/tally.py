@@ -41,7 +41,7 @@ class Tally:
         self.done = 0  # finished trials that count
         self.spent = 0.0  # their search time, seconds (records.span)
         self._values: dict[int, float] = {}  # counted complete trials' values
-        self._best: tuple[str, float | None] | None = None  # (direction, best of _values), kept
+        self._best: dict[str, float] = {}  # direction: the best of _values, kept while known
         # The newest trial asked when no other worker had asked one since the last look: what
         # this tally knows below it is current enough for its surplus check (Reseeded sets it).
         self.vouched: int | None = None
@@ -76,12 +76,7 @@ class Tally:
         self.spent += span(trial)
         if trial.state == TrialState.COMPLETE and trial.value is not None:
             self._values[number] = trial.value
-            if self._best is not None and self._best[1] is not None:
-                direction, best = self._best
-                better = max if direction == "maximize" else min
-                self._best = (direction, better(best, trial.value))
-            else:
-                self._best = None  # worked out again when asked
+            self._best = {d: _better(d)(b, trial.value) for d, b in self._best.items()}
 
     def _exclude(self, number: int) -> None:
         """A retry now replaces trial ``number``: it stops counting, if it counted."""
@@ -93,16 +88,16 @@ class Tally:
             self.done -= 1
             self.spent -= span(trial)
             if self._values.pop(number, None) is not None:
-                self._best = None  # the best may have been this one
+                self._best.clear()  # the best may have been this one
 
     def best(self, direction: str) -> float | None:
         """The best value of the counted complete trials, kept as they come (not a pass over
         them all before every trial)."""
-        if self._best is None or self._best[0] != direction:
-            values = self._values.values()
-            found = (max if direction == "maximize" else min)(values) if values else None
-            self._best = (direction, found)
-        return self._best[1]
+        if not self._values:
+            return None
+        if direction not in self._best:
+            self._best[direction] = _better(direction)(self._values.values())
+        return self._best[direction]
 
     def waiting(self) -> list[FrozenTrial]:
         """The queued (WAITING) trials as of the last look, oldest first."""
@@ -147,6 +142,10 @@ class Tally:
     def unqueued(self) -> list[FrozenTrial]:
         """Interrupted trials that no retry replaces yet."""
         return [self.trials[n] for n in sorted(self.interrupted - self.replaced)]
+
+
+def _better(direction: str) -> Any:
+    return max if direction == "maximize" else min
 
 
 _TALLIES: dict[tuple[int, int], Tally] = {}

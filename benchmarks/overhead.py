@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import statistics
 import subprocess
@@ -248,7 +247,7 @@ def timed(name: str, n_trials: int, folder: Path) -> dict:
         argv = [sys.executable, __file__, "--side", name, "--trials", str(n_trials),
                 "--folder", str(folder)]  # fmt: skip
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ))
+    done = subprocess.run(argv, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")

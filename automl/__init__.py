@@ -1,6 +1,6 @@
 """automl: compare learners honestly and fast.
 
-Plugins provide datasets, models and metrics through the hooks in :mod:`automl.hookspecs`, and
+Plugins provide datasets, models and metrics through the hooks in :mod:`automl.plugin.hookspecs`, and
 import everything they need from this package alone;
 Optuna searches each model's hyperparameters; leaderboards are views over the Optuna storage.
 """
@@ -15,16 +15,16 @@ from automl._version import __version__  # noqa: E402,F401
 
 hookimpl = pluggy.HookimplMarker("automl")
 
-from automl.domain import Interval, OneOf  # noqa: E402
-from automl.errors import UserError  # noqa: E402
-from automl.registry import Data, Dataset, FitContext, Metric, Model  # noqa: E402
-from automl.space import Categorical, Float, Int  # noqa: E402
-from automl.task import ALL_TASKS, CLASSIFICATION, Task, parse_task  # noqa: E402
+from automl.plugin.domain import Interval, OneOf  # noqa: E402
+from automl.plugin.errors import UserError  # noqa: E402
+from automl.plugin.space import Categorical, Float, Int  # noqa: E402
+from automl.plugin.task import ALL_TASKS, CLASSIFICATION, Task, parse_task  # noqa: E402
+from automl.plugin.types import Data, Dataset, FitContext, Metric, Model  # noqa: E402
 
 
 def load(path: str) -> Any:
     """The model saved at ``path`` (``results/models/*.model``), fitted, ready to ``predict``."""
-    from automl.model_file import load as _load
+    from automl.fitting.model_file import load as _load
 
     return _load(path)
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import automl_datasets.uci as uci
 import optuna
 
-from automl.plugins import load_registry
-from automl.storage import open_storage
-from automl.study import Experiment, run
+from automl.plugin.manager import load_registry
+from automl.search.study import Experiment, run
+from automl.storage.urls import open_storage
 
 
 def peak_mib() -> float:

@@ -8,7 +8,7 @@ command's default); the hand-written loop keeps its study in memory.
 
 Each side runs as a user runs it, in a fresh interpreter timed from its start to its exit: the
 hand-written loop as a script that imports Optuna and scikit-learn, the harness as a script that
-starts its worker first thing, as the ``automl`` command does (``automl.start``), and then imports
+starts its worker first thing, as the ``automl`` command does (``automl.commands.start``), and then imports
 the harness, so that the worker's start overlaps the harness's own. The table also gives the time
 inside the loop alone (``run()`` for the harness: with the worker, what remained of its start is in
 it). ``--command`` adds the ``automl`` command itself (Hydra, the refit's saved and explained
@@ -73,7 +73,7 @@ def hand_written(n_trials: int) -> tuple[float, float]:
     start = time.perf_counter()
     study = optuna.create_study(direction="maximize")
     for k in range(n_trials):
-        # Trial k draws from TPE seeded with SEED + k, as the harness does (automl.recovery).
+        # Trial k draws from TPE seeded with SEED + k, as the harness does (automl.search.recovery).
         study.sampler = optuna.samplers.TPESampler(seed=SEED + k, n_startup_trials=10)
         trial = study.ask()
         study.tell(trial, objective(trial))
@@ -83,8 +83,8 @@ def hand_written(n_trials: int) -> tuple[float, float]:
 def harness(n_trials: int, folder: Path, isolation_mode: str) -> tuple[float, float]:
     """The harness's run of the same trials; with ``isolation_mode="subprocess"`` its worker is
     the one this process started (``side``) or, if none, one it starts now."""
-    from automl.split import SplitConfig
-    from automl.study import Experiment, run
+    from automl.search.study import Experiment, run
+    from automl.settings.split import SplitConfig
 
     start = time.perf_counter()
     summary = run(
@@ -137,9 +137,9 @@ def by_size(url: str, sizes: list[int], measured: int, rounds: int = 4) -> list[
 
     import optuna
 
-    from automl.records import FIT_TIME, PREDICT_TIME
-    from automl.storage import open_storage, redact
-    from automl.study import Experiment, run
+    from automl.search.study import Experiment, run
+    from automl.storage.records import FIT_TIME, PREDICT_TIME
+    from automl.storage.urls import open_storage, redact
 
     chunk = max(measured // rounds, 2)
     setups = []
@@ -215,9 +215,9 @@ SIDES = {
 def side(name: str, n_trials: int, folder: Path) -> dict:
     """One side's run in this (fresh) interpreter: what the loop found and how long it took."""
     if name == "subprocess":
-        from automl import isolation
+        from automl.fitting import isolation
 
-        isolation.prestart()  # first thing, as automl.start does: its imports overlap the rest
+        isolation.prestart()  # first thing, as automl.commands.start does: its imports overlap the rest
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -232,7 +232,7 @@ def command(n_trials: int, folder: Path) -> list[str]:
     """The ``automl`` command for the same search (the schema's split, TPE seed 0 with 10 random
     trials, the SVM's kernel and scaler fixed), writing into ``folder``."""
     return [
-        sys.executable, "-m", "automl.start", "dataset=digits", "model=svm",
+        sys.executable, "-m", "automl.commands.start", "dataset=digits", "model=svm",
         "model.params.kernel=rbf", "model.params.scaler=standard", f"search.n_trials={n_trials}",
         "search.timeout=null", "progress=false", f"output_dir={folder}",
         f"leaderboard.dir={folder}/leaderboards",
@@ -254,7 +254,7 @@ def timed(name: str, n_trials: int, folder: Path) -> dict:
     if name == "command":
         import optuna
 
-        from automl.storage import open_storage
+        from automl.storage.urls import open_storage
 
         storage = open_storage(str(folder / "automl.journal"))
         (summary,) = optuna.get_all_study_summaries(storage)
@@ -281,7 +281,7 @@ def main() -> None:
         return
     import optuna
 
-    from automl.storage import redact
+    from automl.storage.urls import redact
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if args.sizes:

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import optuna
 
-from automl.experiment import Experiment
-from automl.fitting import Fitter
-from automl.plugins import load_registry
-from automl.split import SplitConfig
+from automl.fitting.fitter import Fitter
+from automl.plugin.manager import load_registry
+from automl.settings.experiment import Experiment
+from automl.settings.split import SplitConfig
 
 DATA = os.environ.get("AUTOML_DATA", "../shared/data")
 DATASETS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -52,7 +52,7 @@ def candidates(registry: Any, learner: str, n: int) -> list[dict[str, Any]]:
     """The learner's declared defaults, then ``n`` seeded random draws from its space (the same
     draws for every dataset: a draw is a configuration, kept whole)."""
     model = registry.model(learner)
-    from automl.space import resolve
+    from automl.plugin.space import resolve
 
     space = resolve(model.space, model.initial_params(), {}, task="binary")
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))

@@ -116,7 +116,7 @@ def write_files(name: str, folder: Path) -> tuple[Path, Path]:
         return train, test
     from sklearn.model_selection import train_test_split
 
-    from automl.plugins import load_registry
+    from automl.plugin.manager import load_registry
 
     dataset, options, task = DATASETS[name]
     data = load_registry().dataset(dataset).load(**options)
@@ -139,7 +139,7 @@ def harness(name: str, train: Path, test: Path, budget: float, seed: int, work: 
     task = DATASETS[name][2]
     out = work / "runs" / f"{name}-{budget:g}-{seed}"
     command = [
-        sys.executable, "-m", "automl.cli", "dataset=csv", f"dataset.path={train}",
+        sys.executable, "-m", "automl.commands.cli", "dataset=csv", f"dataset.path={train}",
         f"dataset.test_path={test}", "dataset.target=target", f"budget={budget:g}", f"seed={seed}",
         f"output_dir={out / 'results'}", f"leaderboard.dir={out / 'lb'}", "progress=false",
         *(["dataset.task=regression"] if task == "regression" else []),

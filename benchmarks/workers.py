@@ -1,7 +1,7 @@
 """Workers on one study: completed trials per minute with 1 and 2 workers, on the journal file and
 on PostgreSQL, and what each storage costs per trial.
 
-Each worker is a process running one study as ``automl`` would (``automl.study.run``), all pointed
+Each worker is a process running one study as ``automl`` would (``automl.search.study.run``), all pointed
 at one storage URL and one study; every configuration gets a fresh study. Throughput is counted from
 the storage's own timestamps, first trial start to last trial end, so the workers' start-up (imports,
 data) is left out. The storage's cost per trial is measured apart, with a bare Optuna loop whose
@@ -28,12 +28,12 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from automl.storage import open_storage
+from automl.storage.urls import open_storage
 
 WORKER = """
 import sys
 import optuna
-from automl.study import Experiment, run
+from automl.search.study import Experiment, run
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 run(Experiment(dataset=sys.argv[1], model=sys.argv[2], storage=sys.argv[3], seed=int(sys.argv[4]),
                n_trials=int(sys.argv[5]), threads=1, progress=False,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from automl.plugins import load_registry
-from automl.registry import Registry
+from automl.plugin.manager import load_registry
+from automl.plugin.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = ROOT / "tests" / "data"  # real public files, with origin and checksum (its README)

@@ -18,7 +18,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.tree import DecisionTreeClassifier
 
 from automl import FitContext, Int, Metric, Model, hookimpl
-from automl.task import CLASSIFICATION
+from automl.plugin.task import CLASSIFICATION
 
 FAULTS = (
     "none",

@@ -1,4 +1,4 @@
-"""The budget's choice of the next learner (automl.budget): portfolio round robin, then FLAML's
+"""The budget's choice of the next learner (automl.search.budget): portfolio round robin, then FLAML's
 estimated cost for improvement, on trials made by hand."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from automl.budget import Learner, _next, eci
+from automl.search.budget import Learner, _next, eci
 
 START = datetime.datetime(2026, 1, 1)
 

@@ -11,49 +11,80 @@ from pathlib import Path
 
 import pytest
 
-from automl.experiment import BUDGET, EXECUTION, PROBLEM, Experiment, fields_of
-from automl.split import SplitConfig
-from automl.study import _digest
+from automl.search.study import _digest
+from automl.settings.experiment import BUDGET, EXECUTION, PROBLEM, Experiment, fields_of
+from automl.settings.split import SplitConfig
 from tests.conftest import ROOT
 
 CORE = ROOT / "automl"
-VIEWS = (
-    "leaderboard",
-    "compare",
-    "report",
-    "figures",
-    "rebuild",
-    "records",
-    "publish",
-    "evidence",
-    "intervals",
+# The layers of the core, one folder each, lowest first. A module imports modules of its own layer
+# and of lower ones only; layers on one line are siblings, which import neither each other.
+ORDER = (
+    ("plugin",),
+    ("settings", "storage"),
+    ("views", "fitting"),
+    ("search",),
+    ("config",),
+    ("commands",),
 )
-FITTING = {"study", "isolation", "fitting", "evaluate", "preprocess", "winner", "explain"}
+RANK = {layer: rank for rank, layers in enumerate(ORDER) for layer in layers}
+# The only modules at the top: the public API and its version (a leaf every layer may read).
+TOP = {"automl.__init__", "automl._version"}
 FITTING_LIBRARIES = {"sklearn", "torch", "lightgbm"}
+
+
+def _modules() -> dict[str, Path]:
+    """Every module of the core by dotted name (``automl.fitting.fitter``; a package's own
+    ``__init__`` as ``automl.fitting.__init__``)."""
+    return {
+        ".".join(("automl", *path.relative_to(CORE).with_suffix("").parts)): path
+        for path in CORE.rglob("*.py")
+    }
 
 
 def _imports(path: Path) -> set[str]:
     """Every module ``path`` imports, anywhere in it (functions and TYPE_CHECKING blocks too), as
-    ``automl.x`` for the core's modules and the top-level name for others."""
-    modules = {p.stem for p in CORE.glob("*.py")}
+    its dotted name for the core's modules and the top-level name for others."""
+    known = set(_modules())
     out: set[str] = set()
+
+    def core(name: str) -> str:
+        """The core module a dotted import names (a name imported from a module is that module)."""
+        while name not in known and f"{name}.__init__" not in known and "." in name:
+            name = name.rpartition(".")[0]
+        return name if name in known else f"{name}.__init__"
+
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            out |= {alias.name if alias.name.startswith("automl.") else alias.name.split(".")[0]
-                    for alias in node.names}  # fmt: skip
+            out |= {core(a.name) if a.name.startswith("automl") else a.name.split(".")[0]
+                    for a in node.names}  # fmt: skip
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "automl":  # a submodule, or a name from the package itself
-                out |= {f"automl.{a.name}" if a.name in modules else "automl.__init__"
-                        for a in node.names}  # fmt: skip
-            elif node.module.startswith("automl."):
-                out.add(".".join(node.module.split(".")[:2]))
+            if node.module == "automl" or node.module.startswith("automl."):
+                out |= {core(f"{node.module}.{a.name}") for a in node.names}
             else:
                 out.add(node.module.split(".")[0])
     return out
 
 
 def _graph() -> dict[str, set[str]]:
-    return {f"automl.{p.stem}": _imports(p) for p in CORE.glob("*.py")}
+    return {name: _imports(path) for name, path in _modules().items()}
+
+
+def _layer(module: str) -> str | None:
+    """The layer folder of a core module; None at the top."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 else None
+
+
+def test_every_module_lives_in_a_layer_folder() -> None:
+    modules = set(_modules())
+    assert {m for m in modules if _layer(m) is None} == TOP
+    folders = {p.name for p in CORE.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders == set(RANK), "a new folder of automl/ takes its place in ORDER"
+    for layer in folders:  # each says what it owns, and is only that
+        init = ast.parse((CORE / layer / "__init__.py").read_text())
+        assert ast.get_docstring(init), f"automl/{layer}/__init__.py has no docstring"
+        assert len(init.body) == 1, f"automl/{layer}/__init__.py holds more than its docstring"
 
 
 def test_the_core_has_no_import_cycle() -> None:
@@ -74,19 +105,30 @@ def test_the_core_has_no_import_cycle() -> None:
         visit(module, [])
 
 
-@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("module", sorted(m for m in _modules() if _layer(m)))
+def test_a_module_imports_only_its_own_layer_and_lower_ones(module) -> None:
+    own = _layer(module)
+    for imported in _graph()[module]:
+        if not imported.startswith("automl.") or imported == "automl._version":
+            continue
+        layer = _layer(imported)
+        allowed = layer == own or (layer is not None and RANK[layer] < RANK[own])
+        assert allowed, f"{module} ({own}) imports {imported} ({layer or 'the top'})"
+
+
+@pytest.mark.parametrize("view", sorted(m for m in _modules() if _layer(m) == "views"))
 def test_views_never_reach_the_fitting_stack(view) -> None:
     graph = _graph()
-    reached, todo = set(), [f"automl.{view}"]
+    reached, todo = set(), [view]
     while todo:
         module = todo.pop()
         for imported in graph.get(module, set()) - reached:
             reached.add(imported)
             todo.append(imported)
-    fitting = {m for m in reached if m.removeprefix("automl.") in FITTING} | (
+    fitting = {m for m in reached if _layer(m) in ("fitting", "search")} | (
         reached & FITTING_LIBRARIES
     )
-    assert not fitting, f"automl.{view} reaches {sorted(fitting)}"
+    assert not fitting, f"{view} reaches {sorted(fitting)}"
 
 
 def test_plugins_import_only_automl() -> None:
@@ -106,16 +148,18 @@ def _imported_by(code: str) -> set[str]:
 
 
 def test_the_command_starts_its_worker_before_importing_the_harness() -> None:
-    """automl.start spawns the worker after importing only automl.isolation, so that the worker's
+    """automl.commands.start spawns the worker after importing only automl.fitting.isolation, so that the worker's
     imports overlap the command's own: nothing of Hydra, pandas or a fitting library first."""
     heavy = {"hydra", "omegaconf", "pandas", "sqlalchemy"} | FITTING_LIBRARIES | {"scipy"}
-    assert not _imported_by("import automl.isolation") & heavy
+    assert not _imported_by("import automl.fitting.isolation") & heavy
 
 
 def test_the_command_starts_without_the_fitting_libraries() -> None:
     """The command's own process, plugins loaded, has imported no fitting library: its fits run in
     the worker, which imports them meanwhile; the harness would only wait for a second copy."""
-    code = "import automl.cli, automl.plugins; automl.plugins.load_registry()"
+    code = (
+        "import automl.commands.cli, automl.plugin.manager; automl.plugin.manager.load_registry()"
+    )
     assert not _imported_by(code) & (FITTING_LIBRARIES | {"scipy"})
 
 

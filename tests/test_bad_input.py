@@ -30,7 +30,7 @@ def _automl(tmp: Path, *args: str) -> subprocess.CompletedProcess:
     flags = [a for a in args if a.startswith("-")]  # Hydra wants -m before the overrides
     args = tuple(a for a in args if not a.startswith("-"))
     command = [
-        sys.executable, "-m", "automl.cli", *flags, f"output_dir={tmp / 'results'}",
+        sys.executable, "-m", "automl.commands.cli", *flags, f"output_dir={tmp / 'results'}",
         f"leaderboard.dir={tmp / 'lb'}", "progress=false", "threads=1", *args,
     ]  # fmt: skip
     return subprocess.run(command, cwd=FILES, capture_output=True, text=True, timeout=600)
@@ -211,7 +211,7 @@ def test_a_mistake_in_one_job_of_a_sweep_stops_the_sweep_before_any_job(tmp_path
 
 def test_a_study_where_no_trial_succeeds_fails_the_command_with_the_reason(tmp_path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "automl.cli", f"output_dir={tmp_path / 'results'}",
+        [sys.executable, "-m", "automl.commands.cli", f"output_dir={tmp_path / 'results'}",
          f"leaderboard.dir={tmp_path / 'lb'}", "progress=false", "threads=1", "dataset=iris",
          "model=faulty", "model.params.fault=raise", "model.params.on=all", "search.n_trials=3",
          "trial.isolation=inprocess"],

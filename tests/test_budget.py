@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-from automl.storage import open_storage
+from automl.storage.urls import open_storage
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -26,7 +26,7 @@ PLUGIN = {"AUTOML_PLUGINS": "tests.faults", "PYTHONPATH": str(ROOT)}
 
 def _cli(tmp: Path, *args: str) -> list[str]:
     return [
-        sys.executable, "-m", "automl.cli", f"output_dir={tmp / 'results'}",
+        sys.executable, "-m", "automl.commands.cli", f"output_dir={tmp / 'results'}",
         f"leaderboard.dir={tmp / 'lb'}", "progress=false", "threads=1", *args,
     ]  # fmt: skip
 

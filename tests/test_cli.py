@@ -16,7 +16,7 @@ from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
-from automl.storage import open_storage
+from automl.storage.urls import open_storage
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 def automl(tmp: Path, *args: str) -> subprocess.CompletedProcess:
     flags = [a for a in args if a.startswith("-")]  # Hydra wants -m before the overrides
     command = [
-        sys.executable, "-m", "automl.cli", *flags, f"output_dir={tmp / 'results'}",
+        sys.executable, "-m", "automl.commands.cli", *flags, f"output_dir={tmp / 'results'}",
         f"leaderboard.dir={tmp / 'lb'}", "progress=false", "threads=1",
         *[a for a in args if not a.startswith("-")],
     ]  # fmt: skip

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl import compare
+from automl.views import across
 
 SCORES = {  # dataset -> model -> test accuracy
     "d1": {"a": 0.9, "b": 0.8, "dummy": 0.5},
@@ -30,7 +30,7 @@ def _rows(scores=SCORES, metric="accuracy", direction="maximize", seeds=(0,)) ->
 
 
 def test_ranks_wins_win_rate_and_normalised_scores() -> None:
-    board = compare.aggregate(_rows()).set_index("model")
+    board = across.aggregate(_rows()).set_index("model")
     assert board.loc["a", "mean_rank"] == board.loc["b", "mean_rank"] == 1.5
     assert board.loc["dummy", "mean_rank"] == 3
     assert board.loc["a", "wins"] == board.loc["b", "wins"] == 2  # the tie is a win for both
@@ -42,7 +42,7 @@ def test_ranks_wins_win_rate_and_normalised_scores() -> None:
 
 
 def test_elo_puts_the_baseline_at_1000_and_equal_records_level() -> None:
-    board = compare.aggregate(_rows()).set_index("model")
+    board = across.aggregate(_rows()).set_index("model")
     assert board.loc["dummy", "elo"] == pytest.approx(1000)
     assert board.loc["a", "elo"] == pytest.approx(board.loc["b", "elo"])
     assert board.loc["a", "elo"] > 1100
@@ -55,35 +55,35 @@ def test_elo_puts_the_baseline_at_1000_and_equal_records_level() -> None:
 
 def test_bradley_terry_matches_the_closed_form_for_two_models() -> None:
     # 3 wins to 1, plus the one virtual tie: odds 3.5 : 1.5.
-    p = compare.bradley_terry(np.array([[0.0, 3.0], [1.0, 0.0]]))
+    p = across.bradley_terry(np.array([[0.0, 3.0], [1.0, 0.0]]))
     assert p[0] / p[1] == pytest.approx(3.5 / 1.5)
-    elo = compare._elo(np.array([[0.0, 3.0], [1.0, 0.0]]), ["a", "dummy"])
+    elo = across._elo(np.array([[0.0, 3.0], [1.0, 0.0]]), ["a", "dummy"])
     assert elo[0] - elo[1] == pytest.approx(400 * math.log10(3.5 / 1.5))
 
 
 def test_lower_is_better_for_minimised_metrics() -> None:
     errors = {"d1": {"a": 1.0, "dummy": 3.0}, "d2": {"a": 2.0, "dummy": 3.0}}
-    board = compare.aggregate(_rows(errors, "rmse", "minimize")).set_index("model")
+    board = across.aggregate(_rows(errors, "rmse", "minimize")).set_index("model")
     assert board.loc["a", "mean_rank"] == 1 and board.loc["a", "normalised"] == 1
     assert board.index[0] == "a"
 
 
 def test_several_seeds_are_averaged_and_their_spread_reported() -> None:
-    board = compare.aggregate(_rows(seeds=(0, 1, 2))).set_index("model")
+    board = across.aggregate(_rows(seeds=(0, 1, 2))).set_index("model")
     assert (board["seeds"] == 3).all()
     assert board.loc["a", "seed_sd"] == pytest.approx(0.01)  # 0.00, 0.01, 0.02 on each dataset
-    assert "seed sd" in compare.render(board.reset_index())
+    assert "seed sd" in across.render(board.reset_index())
 
 
 def test_the_long_format_has_a_row_per_method_dataset_seed_and_split(tmp_path) -> None:
     frame = _rows(seeds=(0, 1))
-    long = compare.long_format(frame)
+    long = across.long_format(frame)
     assert len(long) == 2 * len(frame)
     assert list(long.columns[:7]) == [
         "method", "dataset", "seed", "split", "metric", "direction", "score"
     ]  # fmt: skip
-    paths = compare.write(frame, tmp_path, "test")
+    paths = across.write(frame, tmp_path, "test")
     assert [p.name for p in paths] == ["results.csv", "comparison.csv", "comparison.md"]
     assert "| a " in (tmp_path / "comparison.md").read_text()
     one = frame[frame["dataset"] == "d1"]
-    assert [p.name for p in compare.write(one, tmp_path / "one", "test")] == ["results.csv"]
+    assert [p.name for p in across.write(one, tmp_path / "one", "test")] == ["results.csv"]

@@ -7,15 +7,15 @@ from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from automl import config
-from automl.cli import check_names
-from automl.errors import UserError
+from automl.commands.cli import check_names
+from automl.config import nodes
+from automl.plugin.errors import UserError
 from tests.conftest import ROOT
 
 
 @pytest.fixture
 def compose_with(registry):
-    config.store(registry)
+    nodes.store(registry)
 
     def _compose(*overrides: str, hydra: bool = False):
         with initialize_config_module(config_module="automl.conf", version_base="1.3"):
@@ -28,7 +28,7 @@ def compose_with(registry):
 
 
 def test_defaults(compose_with) -> None:
-    exp = config.experiment(compose_with())
+    exp = nodes.experiment(compose_with())
     assert (exp.dataset, exp.model, exp.metric, exp.seed) == ("digits", "svm", "auto", 0)
     assert exp.params == {
         "kernel": "search",
@@ -42,7 +42,7 @@ def test_defaults(compose_with) -> None:
 
 
 def test_any_hyperparameter_or_range_is_overridable_without_plus(compose_with) -> None:
-    exp = config.experiment(
+    exp = nodes.experiment(
         compose_with(
             "model=lightgbm", "model.params.num_leaves=31", "model.space.learning_rate.high=0.1"
         )
@@ -62,7 +62,7 @@ def test_groups_and_values_compose(compose_with) -> None:
         "seed=3",
         "storage=postgresql://u:p@localhost/db",
     )
-    exp = config.experiment(cfg)
+    exp = nodes.experiment(cfg)
     assert exp.dataset_options["path"] == "x.csv" and exp.dataset_options["target"] == "target"
     assert exp.dataset_options["test_path"] is None and exp.dataset_options["categorical"] == []
     assert exp.split.validation == "cv" and exp.split.folds == 5 and exp.split.seed == 3
@@ -72,7 +72,7 @@ def test_groups_and_values_compose(compose_with) -> None:
 
 def test_seed_experiment_fixes_the_svm(compose_with) -> None:
     cfg = compose_with("+experiment=seed_svm_digits", hydra=True)
-    exp = config.experiment(cfg)
+    exp = nodes.experiment(cfg)
     assert exp.params == {"kernel": "linear", "C": 1.0, "gamma": "search", "scaler": "none"}
     assert exp.seed == 42 and exp.split.stratify is False
     assert cfg.hydra.sweeper.params.model == "svm"
@@ -86,7 +86,7 @@ def test_values_are_type_checked(compose_with) -> None:
 def test_the_default_sweep_covers_every_classical_model(registry) -> None:
     from automl_classical import MODELS
 
-    config.store(registry)
+    nodes.store(registry)
     with initialize_config_module(config_module="automl.conf", version_base="1.3"):
         cfg = compose(config_name="config", return_hydra_config=True)
     swept = cfg.hydra.sweeper.params.model  # from the registry: the models that say so

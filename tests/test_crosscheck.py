@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scipy.stats import friedmanchisquare
 
-from automl import compare
+from automl.views import across
 from tests.test_compare import _rows
 
 elo_utils = pytest.importorskip("bencheval.elo_utils", reason="pip install -e .[test]")
@@ -50,7 +50,7 @@ FRAMES = {"by hand": _rows(), "by hand, 3 seeds": _rows(seeds=(0, 1, 2)), "rando
 
 @functools.cache
 def _our_elo(name: str) -> pd.Series:
-    return compare.aggregate(FRAMES[name]).set_index("model")["elo"]  # best first
+    return across.aggregate(FRAMES[name]).set_index("model")["elo"]  # best first
 
 
 def _errors(frame: pd.DataFrame) -> pd.DataFrame:
@@ -119,7 +119,7 @@ def _complete_table(frame: pd.DataFrame) -> pd.DataFrame:
 @pytest.mark.parametrize("name", ["by hand", "random"])
 def test_friedman_and_nemenyi_agree_with_scipy_and_scikit_posthocs(name) -> None:
     frame = FRAMES[name]
-    ours = compare.critical_difference(frame)
+    ours = across.critical_difference(frame)
     table = _complete_table(frame)
     statistic, p_value = friedmanchisquare(*table.to_numpy().T)
     assert ours.statistic == pytest.approx(statistic, rel=1e-12)
@@ -139,7 +139,7 @@ def test_friedman_and_nemenyi_agree_with_scipy_and_scikit_posthocs(name) -> None
 
 def test_mean_ranks_friedman_and_cd_equal_autoranks() -> None:
     frame = FRAMES["random"]  # autorank wants five datasets or more
-    ours = compare.critical_difference(frame)
+    ours = across.critical_difference(frame)
     with contextlib.redirect_stdout(io.StringIO()):  # it announces the forced mode
         theirs = autorank.autorank(
             _complete_table(frame).reset_index(drop=True),

@@ -6,10 +6,10 @@ from sklearn.datasets import load_digits, load_iris
 from sklearn.model_selection import train_test_split
 
 from automl import Data, Task
-from automl.data import prepare
-from automl.errors import UserError
-from automl.split import SplitConfig
-from automl.task import infer_task
+from automl.fitting.data import prepare
+from automl.plugin.errors import UserError
+from automl.plugin.task import infer_task
+from automl.settings.split import SplitConfig
 
 
 def test_task_inference() -> None:
@@ -93,7 +93,7 @@ def test_a_class_too_small_to_stratify_is_a_user_error() -> None:
 
 
 def test_validation_auto_cross_validates_small_data_and_holds_out_large() -> None:
-    from automl.split import SplitConfig
+    from automl.settings.split import SplitConfig
 
     auto = SplitConfig(validation="auto", budget=60.0)
     # 60 s of budget: k-fold up to 10 million cells per hour × 60/3600, rows × features / 0.9.

@@ -1,11 +1,11 @@
-"""Greedy ensemble selection (automl.ensemble) against cases worked out by hand."""
+"""Greedy ensemble selection (automl.fitting.ensemble) against cases worked out by hand."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from automl import ensemble
+from automl.fitting import ensemble
 
 
 def _two_columns(p1: list[float]) -> np.ndarray:

@@ -12,10 +12,10 @@ from automl_datasets.files import load_file
 from automl_datasets.openml_data import load_openml
 from automl_datasets.uci import load_adult, load_kddcup99
 
-from automl.data import prepare
-from automl.errors import UserError
-from automl.split import SplitConfig
-from automl.task import Task
+from automl.fitting.data import prepare
+from automl.plugin.errors import UserError
+from automl.plugin.task import Task
+from automl.settings.split import SplitConfig
 
 
 @pytest.mark.parametrize("suffix", ["csv", "arff"])

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from automl import Data, Dataset, Metric, Model, Task, __version__, hookimpl, hookspecs
-from automl.errors import UserError
-from automl.plugins import packages, plugin_manager
-from automl.registry import collect
-from automl.task import ALL_TASKS
+from automl import Data, Dataset, Metric, Model, Task, __version__, hookimpl
+from automl.plugin import hookspecs
+from automl.plugin.errors import UserError
+from automl.plugin.manager import packages, plugin_manager
+from automl.plugin.registry import collect
+from automl.plugin.task import ALL_TASKS
 
 
 def _with(plugin: object) -> object:

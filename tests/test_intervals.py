@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, mean_squared_error
 
-from automl import evidence, intervals
+from automl.views import evidence, intervals
 
 
 def _hits(y: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -8,10 +8,10 @@ import optuna
 import pandas as pd
 import pytest
 
-from automl import leaderboard
-from automl.rebuild import main as rebuild_main
-from automl.storage import open_storage, redact
-from automl.study import ATTR, RESULT, Experiment, run
+from automl.commands.leaderboard import main as rebuild_main
+from automl.search.study import ATTR, RESULT, Experiment, run
+from automl.storage.urls import open_storage, redact
+from automl.views import leaderboard
 
 
 def _study(storage, model, val, test, metric="accuracy", direction="maximize", seed=0):

@@ -11,7 +11,7 @@ from automl_datasets.fetch import Remote, fetch
 from automl_datasets.mnist import load_mnist, read_idx
 from automl_datasets.ucr import load_ucr, read_ts
 
-from automl.errors import UserError
+from automl.plugin.errors import UserError
 
 
 @pytest.fixture(autouse=True)

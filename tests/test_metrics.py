@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from automl import Task
-from automl.errors import UserError
+from automl.plugin.errors import UserError
 
 Y = np.array([0, 1, 1, 0, 1])
 PROBA = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.6, 0.4], [0.3, 0.7]])

@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_iris
 
 from automl import FitContext, Task
-from automl.space import resolve
+from automl.plugin.space import resolve
 from tests.conftest import sample_params
 
 BUILTIN = [

@@ -20,12 +20,12 @@ from automl_torch.population import fit_population
 from optuna.trial import TrialState
 from sklearn.datasets import load_diabetes, load_digits
 
-from automl.fitting import Fitter
-from automl.isolation import Limits, runner
-from automl.protocol import Kind, RemoteError, Trial, TrialResult
-from automl.records import POPULATION, span
-from automl.storage import open_storage
-from automl.study import Experiment, run
+from automl.fitting.fitter import Fitter
+from automl.fitting.isolation import Limits, runner
+from automl.fitting.protocol import Kind, RemoteError, Trial, TrialResult
+from automl.search.study import Experiment, run
+from automl.storage.records import POPULATION, span
+from automl.storage.urls import open_storage
 from tests.conftest import ROOT
 
 QUICK = {"max_epochs": 5, "batch_size": 64, "random_state": 0, "threads": 1, "device": "cpu"}
@@ -212,7 +212,7 @@ SLOW_POPULATION = [
 
 
 def _cli(tmp, *args: str) -> list[str]:
-    return [sys.executable, "-m", "automl.cli", f"output_dir={tmp / 'results'}",
+    return [sys.executable, "-m", "automl.commands.cli", f"output_dir={tmp / 'results'}",
             f"leaderboard.dir={tmp / 'lb'}", "progress=false", "threads=1", *args]  # fmt: skip
 
 

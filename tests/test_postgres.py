@@ -9,9 +9,9 @@ import uuid
 
 import optuna
 
-from automl import leaderboard
-from automl.storage import open_storage
-from automl.study import Experiment, run
+from automl.search.study import Experiment, run
+from automl.storage.urls import open_storage
+from automl.views import leaderboard
 
 
 def test_a_study_in_postgresql_resumes_and_feeds_the_leaderboard(postgres) -> None:
@@ -42,7 +42,7 @@ def test_a_storage_password_appears_nowhere(postgres, tmp_path) -> None:
     assert secret in url
     seed = uuid.uuid4().int % 10**6
     done = subprocess.run(
-        [sys.executable, "-m", "automl.cli", "dataset=iris", "model=knn,decision_tree",
+        [sys.executable, "-m", "automl.commands.cli", "dataset=iris", "model=knn,decision_tree",
          "search.n_trials=2", "progress=false", "threads=1", f"seed={seed}", f"storage={url}",
          f"output_dir={tmp_path / 'out'}", f"leaderboard.dir={tmp_path / 'lb'}"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,

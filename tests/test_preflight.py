@@ -6,17 +6,17 @@ from __future__ import annotations
 import pytest
 from hydra import initialize_config_module
 
-from automl import config, preflight
-from automl.checks import check_folder, check_job
-from automl.devices import check as check_device
-from automl.domain import Interval, OneOf, problem
-from automl.errors import UserError
-from automl.space import Categorical
+from automl.config import nodes, preflight
+from automl.config.checks import check_folder, check_job
+from automl.fitting.devices import check as check_device
+from automl.plugin.domain import Interval, OneOf, problem
+from automl.plugin.errors import UserError
+from automl.plugin.space import Categorical
 
 
 @pytest.fixture(scope="module")
 def known(registry):
-    config.store(registry)
+    nodes.store(registry)
     return registry
 
 

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl.data import prepare
-from automl.preprocess import NativeCategories, encode_folds, preprocessor
-from automl.registry import Data
-from automl.split import SplitConfig
-from automl.study import Experiment, run
+from automl.fitting.data import prepare
+from automl.fitting.preprocess import NativeCategories, encode_folds, preprocessor
+from automl.plugin.types import Data
+from automl.search.study import Experiment, run
+from automl.settings.split import SplitConfig
 
 
 def _table(n: int = 200, seed: int = 0) -> pd.DataFrame:

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-from automl.storage import open_storage
-from automl.study import Experiment, run
+from automl.search.study import Experiment, run
+from automl.storage.urls import open_storage
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -84,7 +84,7 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_study_goes_on(
 def test_in_process_trials_fail_cleanly_too(storage_url) -> None:
     pm_env = {**os.environ, **PLUGIN}
     code = (
-        "from automl.study import Experiment, run\n"
+        "from automl.search.study import run\nfrom automl.settings.experiment import Experiment\n"
         f"s = run(Experiment(dataset='iris', model='faulty', storage={storage_url!r}, n_trials=3,"
         " params={'fault': 'raise', 'on': '0'}, progress=False, threads=1))\n"
         "print(s.complete, s.failed)\n"
@@ -96,7 +96,7 @@ def test_in_process_trials_fail_cleanly_too(storage_url) -> None:
 
 def _cli(tmp: Path, *args: str) -> list[str]:
     return [
-        sys.executable, "-m", "automl.cli", f"output_dir={tmp / 'results'}",
+        sys.executable, "-m", "automl.commands.cli", f"output_dir={tmp / 'results'}",
         f"leaderboard.dir={tmp / 'lb'}", "progress=false", "threads=1", *args,
     ]  # fmt: skip
 
@@ -227,7 +227,7 @@ def test_the_recorded_command_makes_the_same_row_again(tmp_path) -> None:
 
 
 def test_a_ctrl_c_while_the_worker_starts_does_not_kill_it() -> None:
-    from automl.isolation import Worker
+    from automl.fitting.isolation import Worker
 
     worker = Worker()
     try:

@@ -15,10 +15,10 @@ import optuna
 import pandas as pd
 import pytest
 
-from automl import compare, figures, leaderboard, report
-from automl.report_html import duration
-from automl.storage import open_storage
-from automl.study import ATTR, RESULT, Experiment, run
+from automl.search.study import ATTR, RESULT, Experiment, run
+from automl.storage.urls import open_storage
+from automl.views import across, figures, leaderboard, report
+from automl.views.report_html import duration
 from tests.conftest import ROOT
 from tests.test_compare import _rows
 
@@ -30,7 +30,7 @@ SCORE_WITH_INTERVAL = re.compile(r'\d\.\d{4} <span class="ci">\[\d\.\d{4}, \d\.\
 
 def test_the_critical_difference_matches_demsar() -> None:
     # Demšar (2006), table 5(a): q(0.05) for k = 3 models is 2.343, so CD = 2.343 * sqrt(3*4/(6N)).
-    cd = compare.critical_difference(_rows())
+    cd = across.critical_difference(_rows())
     assert cd.cd == pytest.approx(2.343 * (12 / 18) ** 0.5, abs=1e-3)
     assert cd.models[-1] == "dummy" and cd.mean_ranks[-1] == 3
     assert 0 < cd.p_value < 0.1  # dummy is last on all three datasets
@@ -153,7 +153,7 @@ def test_a_board_without_intervals_or_importances_still_builds(
 def test_the_heat_map_leaves_a_learner_that_did_not_run_blank() -> None:
     frame = _rows()
     frame = frame[~((frame["dataset"] == frame["dataset"].iloc[0]) & (frame["model"] == "a"))]
-    norm = compare.normalised(frame)
+    norm = across.normalised(frame)
     assert norm.isna().sum().sum() == 1 and norm.max().max() == 1
     assert figures.heatmap(norm)[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from automl.errors import UserError
-from automl.space import SEARCH, Categorical, Float, Int, resolve
+from automl.plugin.errors import UserError
+from automl.plugin.space import SEARCH, Categorical, Float, Int, resolve
 from tests.conftest import sample_params
 
 SVM = {

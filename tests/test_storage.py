@@ -8,7 +8,7 @@ import optuna
 import pytest
 from optuna.exceptions import UpdateFinishedTrialError
 
-from automl.storage import open_storage, set_trial_user_attrs, trials_since
+from automl.storage.urls import open_storage, set_trial_user_attrs, trials_since
 
 ATTRS = {"fit_time": 0.25, "predict_time": 0.01, "pid": 1234, "note": {"a": [1, 2]}}
 

@@ -11,13 +11,13 @@ import pytest
 from sklearn.dummy import DummyClassifier
 
 from automl import Float, Model, hookimpl
-from automl.errors import UserError
-from automl.plugins import plugin_manager
-from automl.registry import collect
-from automl.split import SplitConfig
-from automl.storage import open_storage
-from automl.study import RESULT, Experiment, run
-from automl.task import CLASSIFICATION
+from automl.plugin.errors import UserError
+from automl.plugin.manager import plugin_manager
+from automl.plugin.registry import collect
+from automl.plugin.task import CLASSIFICATION
+from automl.search.study import RESULT, Experiment, run
+from automl.settings.split import SplitConfig
+from automl.storage.urls import open_storage
 
 TPE = {"_target_": "optuna.samplers.TPESampler", "seed": 0}
 

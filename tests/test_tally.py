@@ -11,10 +11,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from automl.records import INTERRUPTED, RETRY_OF, SURPLUS, counted, span
-from automl.recovery import _position, surplus
-from automl.storage import open_storage
-from automl.tally import FINISHED, Tally, install, tally
+from automl.search.recovery import _position, surplus
+from automl.storage.records import INTERRUPTED, RETRY_OF, SURPLUS, counted, span
+from automl.storage.tally import FINISHED, Tally, install, tally
+from automl.storage.urls import open_storage
 
 
 def _expected(study: optuna.Study) -> dict:

@@ -18,8 +18,8 @@ from sklearn.datasets import load_diabetes, load_digits
 from sklearn.model_selection import train_test_split
 
 from automl import FitContext, Task
-from automl.fitting import epoch_reporter
-from automl.study import Experiment, run
+from automl.fitting.fitter import epoch_reporter
+from automl.search.study import Experiment, run
 
 QUICK = {"max_epochs": 3, "batch_size": 64, "random_state": 0, "threads": 1}
 

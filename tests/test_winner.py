@@ -16,10 +16,10 @@ from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
-from automl import explain, model_file
-from automl.errors import UserError
-from automl.registry import Metric
-from automl.winner import Winner
+from automl.fitting import explain, model_file
+from automl.fitting.winner import Winner
+from automl.plugin.errors import UserError
+from automl.plugin.types import Metric
 from tests.test_cli import automl
 
 # A fresh process: the saved model, the test file, and the harness installed; nothing else.
@@ -162,7 +162,7 @@ def test_an_ensemble_predicts_as_its_members_blended_in_float32(tmp_path) -> Non
 
 
 def test_permutation_importance_is_on_the_original_columns(tmp_path) -> None:
-    from automl.preprocess import wrap
+    from automl.fitting.preprocess import wrap
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"signal": rng.normal(size=400), "noise": rng.normal(size=400),
@@ -185,14 +185,14 @@ def test_permutation_importance_is_on_the_original_columns(tmp_path) -> None:
 def test_a_moved_storage_folder_keeps_its_intervals_and_models(made, tmp_path) -> None:
     import shutil
 
-    from automl import rebuild
+    from automl.views.publish import rebuild
 
     moved = tmp_path / "kept"
     shutil.copytree(made / "results", moved, ignore=shutil.ignore_patterns("runs"))
     for folder in ("artifacts", "models"):  # gone from where the rows say they were written
         shutil.rmtree(made / "results" / folder)
     try:
-        rebuild.rebuild(str(moved / "automl.journal"), str(tmp_path / "lb"), None, show=False)
+        rebuild(str(moved / "automl.journal"), str(tmp_path / "lb"), None, show=False)
     finally:
         for folder in ("artifacts", "models"):
             shutil.copytree(moved / folder, made / "results" / folder)

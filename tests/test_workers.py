@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-from automl.records import OWNER, RETRY_OF, SURPLUS, counted
-from automl.recovery import surplus
-from automl.storage import open_storage
-from automl.study import Experiment, run
+from automl.search.recovery import surplus
+from automl.search.study import Experiment, run
+from automl.storage.records import OWNER, RETRY_OF, SURPLUS, counted
+from automl.storage.urls import open_storage
 from tests.test_reliability import PLUGIN, _cli
 
 pytestmark = pytest.mark.slow

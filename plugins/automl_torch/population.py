@@ -99,7 +99,7 @@ def fit_population(
                 torch.cuda.empty_cache()
                 errors = [_alone(estimators[i], X, y) for i in members]
             except MemoryError:
-                raise  # the worker leaves and the next request starts afresh (automl.isolation)
+                raise  # the worker leaves and the next request starts afresh (automl.fitting.isolation)
             except Exception as error:  # what broke the program fails its members, not others
                 errors = [error] * len(members)
             for i, error in zip(members, errors, strict=True):

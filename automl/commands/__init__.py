@@ -1,0 +1,5 @@
+"""The entry points: ``automl`` (``start``, then ``cli``), ``automl-leaderboard`` (``leaderboard``),
+``automl-report`` (``report``), ``automl-predict`` (``predict``) and ``automl-plugins``
+(``plugins``). Each reads its arguments, calls the layers below, and turns a user's mistake into
+one line and a non-zero exit.
+"""

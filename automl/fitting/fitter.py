@@ -1,0 +1,436 @@
+"""The side of a study that touches data and learners: load, check, fit folds, refit.
+
+A :class:`Fitter` lives where the fits run: in the harness's own process, or in a worker process
+(:mod:`automl.fitting.isolation`). It receives the typed requests of :mod:`automl.fitting.protocol` and answers with
+its frozen results, so
+the Optuna side of a study (:mod:`automl.search.study`) never needs the data or a learner, and a worker
+that crashes takes nothing but its current fit with it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import optuna
+
+from automl.fitting import ensemble, model_file
+from automl.fitting.data import Prepared, for_model, prepare
+from automl.fitting.evaluate import blendable, fit_and_score, predict
+from automl.fitting.explain import explain
+from automl.fitting.preprocess import encode_folds
+from automl.fitting.protocol import (
+    Blend,
+    BlendResult,
+    Description,
+    Judge,
+    Open,
+    Population,
+    PopulationResult,
+    RefitResult,
+    RemoteError,
+    Request,
+    Trial,
+    TrialResult,
+)
+from automl.fitting.winner import Winner
+from automl.plugin.errors import NotApplicable
+from automl.plugin.manager import load_registry
+from automl.plugin.registry import Registry
+from automl.plugin.space import SearchSpace, resolve
+from automl.plugin.types import Dataset, FitContext, Metric, Model
+from automl.settings.split import SplitConfig
+from automl.storage.records import ENSEMBLE
+
+if TYPE_CHECKING:
+    from automl.settings.experiment import Experiment
+
+
+# Called with (step, value) for a pruner to judge; answers True when the trial should stop.
+class NonFiniteScore(ValueError):
+    """A metric gave NaN or infinity: the trial fails rather than poison the search."""
+
+
+@dataclass
+class Resolved:
+    """An experiment resolved where its fits run: its data prepared, its model, metric, search space
+    and fit context, all checked before any trial runs."""
+
+    prepared: Prepared
+    model: Model
+    metric: Metric
+    space: SearchSpace
+    context: FitContext
+    keep_predictions: bool = False
+
+
+_PREPARED: OrderedDict[tuple[Any, ...], Prepared] = OrderedDict()
+PREPARED_KEPT = 2  # datasets kept per process; a sweep usually runs one dataset's models in a row
+
+
+def prepared(spec: Dataset, options: Mapping[str, Any], split: SplitConfig) -> Prepared:
+    """The dataset loaded and split once per process, and shared by every study that uses it
+    (all the jobs of a sweep, with Hydra's basic launcher), as its folds are by every trial."""
+    files = tuple(  # an option naming a file: an edited file must not be served from the cache
+        (str(v), os.stat(v).st_mtime_ns, os.stat(v).st_size)
+        for v in options.values()
+        if isinstance(v, str) and os.path.isfile(v)
+    )
+    key = (spec.name, id(spec), json.dumps(options, sort_keys=True, default=str), files, split)
+    if key not in _PREPARED:
+        _PREPARED[key] = prepare(spec.load(**options), spec.name, split)
+        while len(_PREPARED) > PREPARED_KEPT:
+            _PREPARED.popitem(last=False)
+    _PREPARED.move_to_end(key)
+    return _PREPARED[key]
+
+
+def resolve_experiment(exp: Experiment, registry: Registry) -> Resolved:
+    """Load and split the data, pick the metric, check that the model applies, build its space."""
+    spec = registry.dataset(exp.dataset)
+    options = dict(exp.dataset_options)
+    spec.check_options(options)
+    data = prepared(spec, options, exp.split)
+    metric = registry.metric_for(exp.metric, data.task)
+    model = registry.model(exp.model)
+    if model.max_rows is not None and len(data.y_dev) > model.max_rows:
+        raise NotApplicable(
+            f"model '{model.name}' fits at most {model.max_rows:,} training rows; "
+            f"dataset {data.name} has {len(data.y_dev):,}"
+        )
+    if data.task not in model.tasks:
+        raise NotApplicable(
+            f"model '{model.name}' does not handle {data.task.value} tasks; "
+            f"it handles: {', '.join(sorted(t.value for t in model.tasks))}"
+        )
+    params = {**model.initial_params(), **exp.params}
+    space = resolve(model.space, params, exp.space, task=data.task.value)
+    data = encode_folds(for_model(data, model.modalities, model.name), model.preprocessing)
+    context = FitContext(
+        task=data.task,
+        seed=exp.seed,
+        threads=exp.threads,
+        device=exp.device,
+        n_classes=data.n_classes,
+        needs_proba=metric.needs == "proba",
+    )
+    return Resolved(data, model, metric, space, context, exp.keep_predictions)
+
+
+def device_in_words(requested: str) -> str:
+    """Where this process's fits ran for ``device=requested``: a GPU only if a learner loaded torch
+    (the core names no learner, so it asks torch only when one has imported it)."""
+    if requested == "cpu" or "torch" not in sys.modules:
+        return "cpu"
+    import torch
+
+    if not torch.cuda.is_available():
+        return "cpu" if requested == "auto" else "cuda requested, none available"
+    index = int(requested.split(":")[1]) if requested.startswith("cuda:") else 0
+    return f"{requested if index else 'cuda'} ({torch.cuda.get_device_name(index)})"
+
+
+def epoch_reporter(judge: Judge, direction: str) -> Callable[[int, float], None]:
+    """What a deep learner calls after each epoch: losses fall as models improve, so the study's
+    direction decides the sign a pruner sees; a pruner's verdict stops the trial."""
+
+    def on_epoch(epoch: int, loss: float) -> None:
+        if judge(epoch, -loss if direction == "maximize" else loss):
+            raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+
+    return on_epoch
+
+
+class Fitter:
+    """Answers the requests of one study after another: ``open``, then ``trial`` and ``refit``."""
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self._registry = registry
+        self.resolved: Resolved | None = None
+
+    def handle(
+        self, request: Request, judge_of: Callable[[int], Judge] | None = None
+    ) -> Description | TrialResult | PopulationResult | RefitResult | BlendResult:
+        """Answer one request that crossed from the study (see automl.fitting.protocol); ``judge_of``
+        gives the Judge of a trial (member 0) or of a population's member."""
+        if isinstance(request, Open):
+            return self.open(request.experiment)
+        if isinstance(request, Trial):
+            return self.trial(request.number, request.params, judge_of and judge_of(0))
+        if isinstance(request, Population):
+            judges = tuple(judge_of and judge_of(i) for i in range(len(request.members)))
+            return self.population(request.members, judges)
+        if isinstance(request, Blend):
+            return self.blend(
+                request.members, request.size, request.models, request.save, request.cap
+            )
+        return self.refit(request.params, request.save, request.cap)
+
+    def open(self, exp: Experiment) -> Description:
+        registry = self._registry or load_registry()
+        self.resolved = resolved = resolve_experiment(exp, registry)
+        p = resolved.prepared
+        return Description(
+            dataset=p.name,
+            fingerprint=p.fingerprint,
+            task=p.task.value,
+            metric=resolved.metric.name,
+            direction=resolved.metric.direction,
+            space=resolved.space,
+            folds=len(p.folds),
+            validation=p.validation,
+            method=p.split.validation,
+            rows=len(p.y_dev),
+            test_rows=len(p.y_test),
+            portfolio=resolved.model.portfolio,
+            population=resolved.model.fit_population is not None,
+            population_varies=resolved.model.population_varies,
+        )
+
+    def trial(
+        self, number: int, params: Mapping[str, Any], judge: Judge | None = None
+    ) -> TrialResult:
+        """Fit and score every fold; return the mean score and the mean times per fold."""
+        resolved = self._opened()
+        folds, metric = resolved.prepared.folds, resolved.metric
+        context = replace(resolved.context, started=time.monotonic(), trial=number)
+        if judge is not None and len(folds) == 1:  # holdout: a pruner judges epochs
+            context = replace(context, report=epoch_reporter(judge, metric.direction))
+        scores: list[float] = []
+        kept: list[np.ndarray] = []
+        fit_time = predict_time = 0.0
+        for step, fold in enumerate(folds):
+            outcome = fit_and_score(
+                resolved.model, params, context, metric,
+                fold.X_train, fold.y_train, fold.X_valid, fold.y_valid,
+            )  # fmt: skip
+            if not math.isfinite(outcome.score):
+                raise NonFiniteScore(f"metric {metric.name} gave {outcome.score} on fold {step}")
+            scores.append(outcome.score)
+            if resolved.keep_predictions:
+                kept.append(blendable(outcome.estimator, fold.X_valid, outcome.prediction, metric,
+                                      resolved.context.n_classes))  # fmt: skip
+            fit_time += outcome.fit_time
+            predict_time += outcome.predict_time
+            if judge is not None and len(folds) > 1:  # with CV, a pruner judges folds
+                if judge(step, float(np.mean(scores))):
+                    raise optuna.TrialPruned(f"pruned after fold {step}")
+        return TrialResult(
+            score=float(np.mean(scores)),
+            fit_time=fit_time / len(folds),
+            predict_time=predict_time / len(folds),
+            pid=os.getpid(),
+            predictions=np.concatenate(kept) if kept else None,
+        )
+
+    def population(
+        self, members: tuple[Trial, ...], judges: tuple[Judge | None, ...] = ()
+    ) -> PopulationResult:
+        """Fit and score every fold of several trials, trained together by the model's
+        ``fit_population`` (one after another without it), as :meth:`trial` does one: a member
+        that is pruned or fails leaves, and the others go on. Each member's fit time is its share
+        of the program's (the time divided by the members trained)."""
+        resolved = self._opened()
+        folds, metric, model = resolved.prepared.folds, resolved.metric, resolved.model
+        judges = judges or (None,) * len(members)
+        errors: dict[int, BaseException] = {}
+        scores: list[list[float]] = [[] for _ in members]
+        kept: list[list[np.ndarray]] = [[] for _ in members]
+        times = np.zeros((len(members), 2))  # fit, predict seconds summed over folds
+        for step, fold in enumerate(folds):
+            live, built = [], []
+            for i, member in enumerate(members):
+                if i in errors:
+                    continue
+                # A member's clock (its time limit, shared by its folds) counts its own share of
+                # the folds before: as if it had trained them alone.
+                began = time.monotonic() - float(times[i].sum())
+                context = replace(resolved.context, started=began, trial=member.number)
+                judge = judges[i]
+                if judge is not None and len(folds) == 1:  # holdout: a pruner judges epochs
+                    context = replace(context, report=epoch_reporter(judge, metric.direction))
+                try:
+                    built.append(model.build(member.params, context))
+                    live.append(i)
+                except Exception as error:
+                    errors[i] = error
+            if not live:
+                break
+            began = time.perf_counter()
+            if model.fit_population is not None:
+                stopped = list(model.fit_population(built, fold.X_train, fold.y_train))
+            else:
+                stopped = [_fitted(estimator, fold.X_train, fold.y_train) for estimator in built]
+            share = (time.perf_counter() - began) / len(live)
+            for i, estimator, error in zip(live, built, stopped, strict=True):
+                times[i, 0] += share
+                if error is not None:
+                    errors[i] = error
+                    continue
+                try:
+                    began = time.perf_counter()
+                    prediction = predict(
+                        estimator, fold.X_valid, metric, resolved.context.n_classes
+                    )
+                    times[i, 1] += time.perf_counter() - began
+                    score = self._score(fold.y_valid, prediction, step)
+                    scores[i].append(score)
+                    if resolved.keep_predictions:
+                        kept[i].append(blendable(estimator, fold.X_valid, prediction, metric,
+                                                 resolved.context.n_classes))  # fmt: skip
+                    judge = judges[i]
+                    if (
+                        judge is not None
+                        and len(folds) > 1
+                        and judge(step, float(np.mean(scores[i])))
+                    ):
+                        raise optuna.TrialPruned(f"pruned after fold {step}")
+                except Exception as error:  # TrialPruned included: this member leaves
+                    errors[i] = error
+        return PopulationResult(tuple(
+            RemoteError.of(errors[i]) if i in errors else TrialResult(
+                score=float(np.mean(scores[i])),
+                fit_time=float(times[i, 0]) / len(folds),
+                predict_time=float(times[i, 1]) / len(folds),
+                pid=os.getpid(),
+                predictions=np.concatenate(kept[i]) if kept[i] else None,
+            )
+            for i in range(len(members))
+        ))  # fmt: skip
+
+    def _score(self, y: Any, prediction: Any, step: int) -> float:
+        metric, n_classes = self._opened().metric, self._opened().context.n_classes
+        extra = {"n_classes": n_classes} if metric.per_class else {}
+        score = float(metric.score(y, prediction, **extra))
+        if not math.isfinite(score):
+            raise NonFiniteScore(f"metric {metric.name} gave {score} on fold {step}")
+        return score
+
+    def refit(
+        self, params: Mapping[str, Any], save: str | None = None, cap: float | None = None
+    ) -> RefitResult:
+        """Fit ``params`` on train+validation behind the model's preprocessing (so that the final
+        model predicts on raw rows) and score it once on the test split; with ``save``, write it
+        there as a :class:`Winner`, explained on the test split when the ``cap`` leaves time."""
+        started = time.monotonic()
+        resolved = self._opened()
+        p = resolved.prepared
+        context = replace(resolved.context, started=time.monotonic())  # the refit's own time limit
+        outcome = fit_and_score(
+            resolved.model, params, context, resolved.metric, p.X_dev, p.y_dev, p.X_test, p.y_test,
+            preprocess=True,
+        )  # fmt: skip
+        if not math.isfinite(outcome.score):
+            raise NonFiniteScore(
+                f"metric {resolved.metric.name} gave {outcome.score} on the test split"
+            )
+        keep = resolved.keep_predictions
+        saved = importance = None
+        if save is not None:
+            winner = Winner.of(outcome.estimator, p.classes, p.X_test)
+            importance = self._save(winner, save, outcome.score, params, started, cap, None)
+            saved = save
+        return RefitResult(
+            test_score=outcome.score,
+            fit_time=outcome.fit_time,
+            predict_time=outcome.predict_time,
+            device=device_in_words(resolved.context.device),
+            predictions=blendable(outcome.estimator, p.X_test, outcome.prediction, resolved.metric,
+                                  resolved.context.n_classes) if keep else None,
+            scored=np.asarray(outcome.prediction),
+            truth=np.asarray(p.y_test),
+            n_classes=p.n_classes,
+            model=saved,
+            importance=importance,
+        )  # fmt: skip
+
+    def _save(
+        self,
+        winner: Winner,
+        path: str,
+        test_score: float,
+        params: Mapping[str, Any],
+        started: float,
+        cap: float | None,
+        name: str | None,
+    ) -> dict[str, Any]:
+        """Explain ``winner`` on the test split (within a tenth of what ``cap`` leaves) and save it."""
+        resolved = self._opened()
+        p, metric = resolved.prepared, resolved.metric
+        # A tenth of what the cap leaves: under a budget the other learners' refits come first
+        # (at half, one slow learner's explanation took the time of every later refit).
+        left = None if cap is None else max(cap - (time.monotonic() - started), 0.0) / 10
+        importance = explain(winner, p.X_test, p.y_test, metric, resolved.context.seed, left)
+        model_file.save(winner, path, {
+            "dataset": p.name, "model": name or resolved.model.name, "task": p.task.value,
+            "metric": metric.name, "direction": metric.direction, "test_score": test_score,
+            "test_rows": len(p.y_test), "params": dict(params), "importance": importance,
+        })  # fmt: skip
+        return importance
+
+    def blend(
+        self,
+        members: tuple[tuple[Any, Any], ...],
+        size: int,
+        models: tuple[str, ...] = (),
+        save: str | None = None,
+        cap: float | None = None,
+    ) -> BlendResult:
+        """Greedy ensemble selection over the members' validation predictions, scored as a trial
+        is (the mean over folds), then the chosen blend of their test predictions scored once;
+        with ``save``, the members' saved ``models`` blended into one model there."""
+        started = time.monotonic()
+        resolved = self._opened()
+        p, metric, n_classes = resolved.prepared, resolved.metric, resolved.context.n_classes
+        bounds = np.cumsum([0, *(len(f.y_valid) for f in p.folds)])
+        y_valid = np.concatenate([f.y_valid for f in p.folds])
+        extra = {"n_classes": n_classes} if metric.per_class else {}
+
+        def shown(blended: np.ndarray) -> np.ndarray:
+            return blended.argmax(axis=1) if metric.needs == "label" and n_classes else blended
+
+        def scored(y: np.ndarray, blended: np.ndarray) -> float:
+            return float(metric.score(y, shown(blended), **extra))
+
+        def validation(blended: np.ndarray) -> float:
+            return float(np.mean([
+                scored(y_valid[a:b], blended[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]))  # fmt: skip
+
+        chosen = ensemble.select(
+            [m[0] for m in members], validation, metric.direction == "maximize", size
+        )
+        test_blend = ensemble.blend([m[1] for m in members], chosen.weights)
+        test = scored(p.y_test, test_blend)
+        importance = None
+        if save is not None and models:
+            winner = Winner.ensemble([model_file.load(m) for m in models], chosen.weights)
+            importance = self._save(winner, save, test, {}, started, cap, ENSEMBLE)
+        return BlendResult(
+            chosen.weights, chosen.score, chosen.member_scores, test,
+            predictions=test_blend.astype(np.float32), scored=shown(test_blend),
+            truth=np.asarray(p.y_test), n_classes=n_classes, model=save if importance is not None else None,
+            importance=importance,
+        )  # fmt: skip
+
+    def _opened(self) -> Resolved:
+        if self.resolved is None:
+            raise RuntimeError("a trial was requested before its study was opened")
+        return self.resolved
+
+
+def _fitted(estimator: Any, X: Any, y: Any) -> BaseException | None:
+    """Fit one member of a population whose model trains one at a time."""
+    try:
+        estimator.fit(X, y)
+    except Exception as error:  # optuna.TrialPruned included: the member leaves, the rest go on
+        return error
+    return None

@@ -1,0 +1,248 @@
+"""The typed boundary between a study and the place its fits run (this process, or a worker).
+
+A :class:`Runner` opens an experiment, fits trials and refits the best; each answer is a frozen
+dataclass. Across a process boundary the same requests travel as :class:`Open`, :class:`Trial` and
+:class:`Refit`, and the worker answers with :class:`Step` (a running score for the pruner, which the
+harness answers with whether to stop), :class:`Done` or :class:`RemoteError`, whose ``kind`` says
+which exception it becomes on this side. Every message is picklable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol
+
+import optuna
+
+from automl.plugin.errors import NotApplicable, UserError
+from automl.plugin.space import SearchSpace
+
+if TYPE_CHECKING:
+    from automl.settings.experiment import Experiment
+
+# What a fit calls with (step, running score): the pruner's verdict, True to stop the trial. (A
+# learner's own per-epoch callback is FitContext.report; this one answers it.)
+Judge = Callable[[int, float], bool]
+
+
+class TrialFailed(Exception):
+    """A fit failed where it ran, or took its process with it; the message says how."""
+
+
+class StoppedByBudget(TrialFailed):
+    """A fit ran past the cap that the time left of a budget set it, and its worker was stopped:
+    the budget's doing, not the learner's failure."""
+
+
+@dataclass(frozen=True)
+class Description:
+    """What the study needs to know about an opened experiment."""
+
+    dataset: str
+    fingerprint: str
+    task: str
+    metric: str
+    direction: str
+    space: SearchSpace
+    folds: int
+    validation: str = ""  # how it validates, in words ("5-fold cross-validation", ...)
+    method: str = ""  # the validation method applied: cv or holdout (auto resolved)
+    rows: int = 0  # development rows
+    test_rows: int = 0
+    portfolio: tuple[Mapping[str, Any], ...] = ()  # the model's known-good configurations
+    # Whether the model trains several trials together (Model.fit_population), and the searched
+    # parameters in which those may differ.
+    population: bool = False
+    population_varies: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """A trial's mean validation score over its folds, and its mean times per fold (seconds)."""
+
+    score: float
+    fit_time: float
+    predict_time: float
+    pid: int  # the process that fitted it: the harness, or its worker
+    # With ``Experiment.keep_predictions``: its out-of-fold (or holdout) predictions, the validation
+    # rows of every fold in fold order, as class probabilities (classification) or values, float32.
+    predictions: Any = None
+
+
+@dataclass(frozen=True)
+class PopulationResult:
+    """Per member of a population, in the order asked: its result, or why it has none (pruned,
+    failed) as the error that crosses back."""
+
+    members: tuple[TrialResult | RemoteError, ...]
+
+
+@dataclass(frozen=True)
+class RefitResult:
+    """The best configuration refitted on all development rows and scored once on the test split."""
+
+    test_score: float
+    fit_time: float
+    predict_time: float
+    device: str  # where it trained, in words
+    predictions: Any = None  # with keep_predictions: on the test split, as TrialResult's
+    scored: Any = None  # with keep_predictions: what the metric scored on the test split
+    truth: Any = None  # with keep_predictions: the (encoded) test labels or values
+    n_classes: int | None = None  # the dataset's classes (a test split may lack some)
+    model: str | None = None  # where the fitted model was saved, when the request said where
+    importance: Mapping[str, Any] | None = None  # automl.fitting.explain's, for a saved model
+
+
+@dataclass(frozen=True)
+class BlendResult:
+    """An ensemble chosen by greedy selection over members' validation predictions."""
+
+    weights: tuple[float, ...]  # one per member, summing to 1
+    val_score: float  # the blend's, by the same measure as a trial's (the mean over folds)
+    member_scores: tuple[float, ...]  # each member's own, by that measure
+    test_score: float
+    predictions: Any = None  # the blend on the test split, as the members' test predictions
+    scored: Any = None  # what the metric scored of it
+    truth: Any = None
+    n_classes: int | None = None
+    model: str | None = None  # the ensemble saved as one model, when the request said where
+    importance: Mapping[str, Any] | None = None
+
+
+class Runner(Protocol):
+    def open(self, experiment: Experiment) -> Description: ...
+
+    # ``cap``: seconds the fit may take before it is stopped as StoppedByBudget (a budget's time
+    # left); only a worker can stop a fit, so this process's runner reads it as advice.
+    def trial(
+        self,
+        number: int,
+        params: Mapping[str, Any],
+        judge: Judge | None = None,
+        cap: float | None = None,
+    ) -> TrialResult: ...
+
+    # Several trials trained together; ``judges`` holds one Judge (or None) per member.
+    def population(
+        self,
+        members: tuple[Trial, ...],
+        judges: tuple[Judge | None, ...] = (),
+        cap: float | None = None,
+    ) -> PopulationResult: ...
+
+    # ``save``: where to write the fitted model (automl.fitting.model_file), explained when time allows.
+    def refit(
+        self, params: Mapping[str, Any], cap: float | None = None, save: str | None = None
+    ) -> RefitResult: ...
+
+    # ``models``: the members' saved models, which ``save`` combines into the ensemble's.
+    def blend(
+        self,
+        members: tuple[tuple[Any, Any], ...],
+        size: int,
+        models: tuple[str, ...] = (),
+        save: str | None = None,
+        cap: float | None = None,
+    ) -> BlendResult: ...
+
+
+@dataclass(frozen=True)
+class Open:
+    experiment: Experiment
+
+
+@dataclass(frozen=True)
+class Trial:
+    number: int
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Population:
+    """Trials trained together as one program where the model can (else one after another)."""
+
+    members: tuple[Trial, ...]
+
+
+@dataclass(frozen=True)
+class Refit:
+    params: Mapping[str, Any]
+    save: str | None = None
+    cap: float | None = (
+        None  # the seconds it may take: an explanation that would not fit is skipped
+    )
+
+
+@dataclass(frozen=True)
+class Blend:
+    """Choose an ensemble of ``members`` (each a pair: validation predictions, test predictions)
+    with ``size`` rounds of greedy selection, and score it."""
+
+    members: tuple[tuple[Any, Any], ...]
+    size: int
+    models: tuple[str, ...] = ()
+    save: str | None = None
+    cap: float | None = None
+
+
+Request = Open | Trial | Population | Refit | Blend
+
+
+@dataclass(frozen=True)
+class Step:
+    """A running score of a trial (an epoch's, or the folds' so far), for the pruner to judge."""
+
+    step: int
+    value: float
+    member: int = 0  # which member of a population it is about
+
+
+@dataclass(frozen=True)
+class Done:
+    value: Description | TrialResult | PopulationResult | RefitResult | BlendResult
+
+
+class Kind(Enum):
+    PRUNED = "pruned"
+    NOT_APPLICABLE = "not_applicable"
+    USER = "user"
+    FAILED = "failed"
+
+
+_RAISES: dict[Kind, Callable[[str], BaseException]] = {
+    Kind.PRUNED: optuna.TrialPruned,
+    Kind.NOT_APPLICABLE: NotApplicable,
+    Kind.USER: UserError,
+    Kind.FAILED: TrialFailed,
+}
+
+
+@dataclass(frozen=True)
+class RemoteError:
+    """An exception raised where the fit ran, as it crosses back."""
+
+    kind: Kind
+    text: str
+
+    @classmethod
+    def of(cls, error: BaseException) -> RemoteError:
+        if isinstance(error, optuna.TrialPruned):
+            return cls(Kind.PRUNED, str(error))
+        if isinstance(error, NotApplicable):
+            return cls(Kind.NOT_APPLICABLE, str(error))
+        if isinstance(error, UserError):
+            return cls(Kind.USER, str(error))
+        return cls(Kind.FAILED, f"{type(error).__name__}: {error}"[:2000])
+
+    def exception(self) -> BaseException:
+        return _RAISES[self.kind](self.text)
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether its process ran out of memory, after which its allocators may be in a poor
+        state: the worker leaves, and the next request starts a fresh one."""
+        return self.kind is Kind.FAILED and (
+            self.text.startswith("MemoryError") or "OutOfMemory" in self.text
+        )

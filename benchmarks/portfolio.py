@@ -26,6 +26,7 @@ import numpy as np
 import optuna
 
 from automl.fitting.fitter import Fitter
+from automl.fitting.protocol import FitTrial, Open
 from automl.plugin.manager import load_registry
 from automl.settings.experiment import Experiment
 from automl.settings.split import SplitConfig
@@ -67,7 +68,7 @@ def candidates(registry: Any, learner: str, n: int) -> list[dict[str, Any]]:
 def score(fitter: Fitter, number: int, params: dict[str, Any], task: str) -> float:
     params = {k: v for k, v in params.items() if not (k == "criterion" and task == "regression")}
     try:
-        return fitter.trial(number, params).score
+        return fitter.handle(FitTrial(number, params)).score
     except Exception:
         return math.nan
 
@@ -114,7 +115,7 @@ def main() -> None:
             )  # fmt: skip
             fitter = Fitter(registry)
             try:
-                desc = fitter.open(exp)
+                desc = fitter.handle(Open(exp))
             except Exception as error:  # the learner does not apply (a task, a size)
                 print(f"<!-- {learner} on {name}: {error} -->")
                 continue

@@ -22,7 +22,15 @@ from sklearn.datasets import load_diabetes, load_digits
 
 from automl.fitting.fitter import Fitter
 from automl.fitting.isolation import Limits, runner
-from automl.fitting.protocol import Kind, RemoteError, Trial, TrialResult
+from automl.fitting.protocol import (
+    FitPopulation,
+    FitTrial,
+    Kind,
+    Member,
+    Open,
+    RemoteError,
+    TrialResult,
+)
 from automl.search.study import Experiment, run
 from automl.storage.records import POPULATION, span
 from automl.storage.urls import open_storage
@@ -146,9 +154,9 @@ def test_a_study_trains_its_trials_together_with_the_scores_they_get_alone(
     assert summary.test_score is not None and summary.test_score > 0.5
     assert sum(map(span, trials)) < wall  # search time counts the population once, not 4 times
     fitter = Fitter()
-    desc = fitter.open(exp)
+    desc = fitter.open(Open(exp))
     for t in trials:  # each trial again, alone
-        alone = fitter.trial(t.number, desc.space.complete(t.params))
+        alone = fitter.trial(FitTrial(t.number, desc.space.complete(t.params)))
         assert alone.score == pytest.approx(t.value, abs=1e-9)
 
 
@@ -157,7 +165,7 @@ def test_a_pruner_stops_one_member_through_the_worker(storage_url) -> None:
                       "dropout": 0.0, "batch_size": 64, "patience": 50, "depth": 1,
                       "width": 32, "activation": "relu", "norm": "none", "shrink": 1.0})  # fmt: skip
     fit = runner("subprocess", Limits(), None)
-    desc = fit.open(exp)
+    desc = fit.call(Open(exp))
     steps: dict[int, list[int]] = {0: [], 1: [], 2: []}
 
     def judge_of(member: int):
@@ -168,10 +176,10 @@ def test_a_pruner_stops_one_member_through_the_worker(storage_url) -> None:
         return judge
 
     members = tuple(
-        Trial(i, desc.space.complete({"lr": lr, "weight_decay": 1e-6}))
+        Member(i, desc.space.complete({"lr": lr, "weight_decay": 1e-6}))
         for i, lr in enumerate((1e-3, 2e-3, 3e-3))
     )
-    result = fit.population(members, tuple(judge_of(i) for i in range(3)))
+    result = fit.call(FitPopulation(members), tuple(judge_of(i) for i in range(3)))
     assert isinstance(result.members[0], TrialResult) and isinstance(result.members[2], TrialResult)
     assert isinstance(result.members[1], RemoteError) and result.members[1].kind is Kind.PRUNED
     assert steps == {0: list(range(6)), 1: [0, 1, 2], 2: list(range(6))}

@@ -227,11 +227,11 @@ def test_the_recorded_command_makes_the_same_row_again(tmp_path) -> None:
 
 
 def test_a_ctrl_c_while_the_worker_starts_does_not_kill_it() -> None:
-    from automl.fitting.isolation import Worker
+    from automl.fitting.worker import Worker
 
     worker = Worker()
     try:
-        worker._start()
+        worker.start()
         for _ in range(20):  # across the worker's bootstrap, before it gets to ignore them
             os.kill(worker.pid, signal.SIGINT)
             time.sleep(0.05)

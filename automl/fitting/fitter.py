@@ -1,128 +1,55 @@
-"""The side of a study that touches data and learners: load, check, fit folds, refit.
+"""The side of a study that touches data and learners: open, fit folds, refit, blend.
 
 A :class:`Fitter` lives where the fits run: in the harness's own process, or in a worker process
-(:mod:`automl.fitting.isolation`). It receives the typed requests of :mod:`automl.fitting.protocol` and answers with
-its frozen results, so
-the Optuna side of a study (:mod:`automl.search.study`) never needs the data or a learner, and a worker
-that crashes takes nothing but its current fit with it.
+(:mod:`automl.fitting.isolation`). It answers the typed requests of :mod:`automl.fitting.protocol`
+with their frozen results, dispatched in one place (:meth:`Fitter.handle`), so the Optuna side of a
+study (:mod:`automl.search`) never needs the data or a learner, and a worker that crashes takes
+nothing but its current fit with it.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any, TypeVar
 
 import numpy as np
 import optuna
 
 from automl.fitting import ensemble, model_file
-from automl.fitting.data import Prepared, for_model, prepare
 from automl.fitting.evaluate import blendable, fit_and_score, predict
 from automl.fitting.explain import explain
-from automl.fitting.preprocess import encode_folds
 from automl.fitting.protocol import (
     Blend,
     BlendResult,
     Description,
+    FitPopulation,
+    FitTrial,
     Judge,
     Open,
-    Population,
     PopulationResult,
+    Refit,
     RefitResult,
     RemoteError,
     Request,
-    Trial,
     TrialResult,
 )
+from automl.fitting.resolved import Resolved, resolve_experiment
 from automl.fitting.winner import Winner
-from automl.plugin.errors import NotApplicable
 from automl.plugin.manager import load_registry
 from automl.plugin.registry import Registry
-from automl.plugin.space import SearchSpace, resolve
-from automl.plugin.types import Dataset, FitContext, Metric, Model
-from automl.settings.split import SplitConfig
 from automl.storage.records import ENSEMBLE
 
-if TYPE_CHECKING:
-    from automl.settings.experiment import Experiment
+A = TypeVar("A")
+JudgeOf = Callable[[int], "Judge | None"]  # the Judge of a request's member (a trial is member 0)
 
 
-# Called with (step, value) for a pruner to judge; answers True when the trial should stop.
 class NonFiniteScore(ValueError):
     """A metric gave NaN or infinity: the trial fails rather than poison the search."""
-
-
-@dataclass
-class Resolved:
-    """An experiment resolved where its fits run: its data prepared, its model, metric, search space
-    and fit context, all checked before any trial runs."""
-
-    prepared: Prepared
-    model: Model
-    metric: Metric
-    space: SearchSpace
-    context: FitContext
-    keep_predictions: bool = False
-
-
-_PREPARED: OrderedDict[tuple[Any, ...], Prepared] = OrderedDict()
-PREPARED_KEPT = 2  # datasets kept per process; a sweep usually runs one dataset's models in a row
-
-
-def prepared(spec: Dataset, options: Mapping[str, Any], split: SplitConfig) -> Prepared:
-    """The dataset loaded and split once per process, and shared by every study that uses it
-    (all the jobs of a sweep, with Hydra's basic launcher), as its folds are by every trial."""
-    files = tuple(  # an option naming a file: an edited file must not be served from the cache
-        (str(v), os.stat(v).st_mtime_ns, os.stat(v).st_size)
-        for v in options.values()
-        if isinstance(v, str) and os.path.isfile(v)
-    )
-    key = (spec.name, id(spec), json.dumps(options, sort_keys=True, default=str), files, split)
-    if key not in _PREPARED:
-        _PREPARED[key] = prepare(spec.load(**options), spec.name, split)
-        while len(_PREPARED) > PREPARED_KEPT:
-            _PREPARED.popitem(last=False)
-    _PREPARED.move_to_end(key)
-    return _PREPARED[key]
-
-
-def resolve_experiment(exp: Experiment, registry: Registry) -> Resolved:
-    """Load and split the data, pick the metric, check that the model applies, build its space."""
-    spec = registry.dataset(exp.dataset)
-    options = dict(exp.dataset_options)
-    spec.check_options(options)
-    data = prepared(spec, options, exp.split)
-    metric = registry.metric_for(exp.metric, data.task)
-    model = registry.model(exp.model)
-    if model.max_rows is not None and len(data.y_dev) > model.max_rows:
-        raise NotApplicable(
-            f"model '{model.name}' fits at most {model.max_rows:,} training rows; "
-            f"dataset {data.name} has {len(data.y_dev):,}"
-        )
-    if data.task not in model.tasks:
-        raise NotApplicable(
-            f"model '{model.name}' does not handle {data.task.value} tasks; "
-            f"it handles: {', '.join(sorted(t.value for t in model.tasks))}"
-        )
-    params = {**model.initial_params(), **exp.params}
-    space = resolve(model.space, params, exp.space, task=data.task.value)
-    data = encode_folds(for_model(data, model.modalities, model.name), model.preprocessing)
-    context = FitContext(
-        task=data.task,
-        seed=exp.seed,
-        threads=exp.threads,
-        device=exp.device,
-        n_classes=data.n_classes,
-        needs_proba=metric.needs == "proba",
-    )
-    return Resolved(data, model, metric, space, context, exp.keep_predictions)
 
 
 def device_in_words(requested: str) -> str:
@@ -150,33 +77,32 @@ def epoch_reporter(judge: Judge, direction: str) -> Callable[[int, float], None]
 
 
 class Fitter:
-    """Answers the requests of one study after another: ``open``, then ``trial`` and ``refit``."""
+    """Answers the requests of one study after another: ``Open``, then the fits."""
 
     def __init__(self, registry: Registry | None = None) -> None:
         self._registry = registry
         self.resolved: Resolved | None = None
 
-    def handle(
-        self, request: Request, judge_of: Callable[[int], Judge] | None = None
-    ) -> Description | TrialResult | PopulationResult | RefitResult | BlendResult:
-        """Answer one request that crossed from the study (see automl.fitting.protocol); ``judge_of``
-        gives the Judge of a trial (member 0) or of a population's member."""
-        if isinstance(request, Open):
-            return self.open(request.experiment)
-        if isinstance(request, Trial):
-            return self.trial(request.number, request.params, judge_of and judge_of(0))
-        if isinstance(request, Population):
-            judges = tuple(judge_of and judge_of(i) for i in range(len(request.members)))
-            return self.population(request.members, judges)
-        if isinstance(request, Blend):
-            return self.blend(
-                request.members, request.size, request.models, request.save, request.cap
-            )
-        return self.refit(request.params, request.save, request.cap)
+    def handle(self, request: Request[A], judge_of: JudgeOf = lambda member: None) -> A:
+        """Answer one request that crossed from the study; ``judge_of`` gives each trial's
+        Judge (the pruner's verdict on its running scores)."""
+        match request:
+            case Open():
+                return self.open(request)
+            case FitTrial():
+                return self.trial(request, judge_of(0))
+            case FitPopulation():
+                judges = tuple(judge_of(i) for i in range(len(request.members)))
+                return self.population(request, judges)
+            case Refit():
+                return self.refit(request)
+            case Blend():
+                return self.blend(request)
+        raise TypeError(f"not a request: {request!r}")
 
-    def open(self, exp: Experiment) -> Description:
+    def open(self, request: Open) -> Description:
         registry = self._registry or load_registry()
-        self.resolved = resolved = resolve_experiment(exp, registry)
+        self.resolved = resolved = resolve_experiment(request.experiment, registry)
         p = resolved.prepared
         return Description(
             dataset=p.name,
@@ -195,13 +121,11 @@ class Fitter:
             population_varies=resolved.model.population_varies,
         )
 
-    def trial(
-        self, number: int, params: Mapping[str, Any], judge: Judge | None = None
-    ) -> TrialResult:
+    def trial(self, request: FitTrial, judge: Judge | None = None) -> TrialResult:
         """Fit and score every fold; return the mean score and the mean times per fold."""
         resolved = self._opened()
         folds, metric = resolved.prepared.folds, resolved.metric
-        context = replace(resolved.context, started=time.monotonic(), trial=number)
+        context = replace(resolved.context, started=time.monotonic(), trial=request.number)
         if judge is not None and len(folds) == 1:  # holdout: a pruner judges epochs
             context = replace(context, report=epoch_reporter(judge, metric.direction))
         scores: list[float] = []
@@ -209,7 +133,7 @@ class Fitter:
         fit_time = predict_time = 0.0
         for step, fold in enumerate(folds):
             outcome = fit_and_score(
-                resolved.model, params, context, metric,
+                resolved.model, request.params, context, metric,
                 fold.X_train, fold.y_train, fold.X_valid, fold.y_valid,
             )  # fmt: skip
             if not math.isfinite(outcome.score):
@@ -232,43 +156,25 @@ class Fitter:
         )
 
     def population(
-        self, members: tuple[Trial, ...], judges: tuple[Judge | None, ...] = ()
+        self, request: FitPopulation, judges: tuple[Judge | None, ...] = ()
     ) -> PopulationResult:
         """Fit and score every fold of several trials, trained together by the model's
         ``fit_population`` (one after another without it), as :meth:`trial` does one: a member
         that is pruned or fails leaves, and the others go on. Each member's fit time is its share
         of the program's (the time divided by the members trained)."""
-        resolved = self._opened()
-        folds, metric, model = resolved.prepared.folds, resolved.metric, resolved.model
+        members = request.members
+        folds = self._opened().prepared.folds
         judges = judges or (None,) * len(members)
         errors: dict[int, BaseException] = {}
         scores: list[list[float]] = [[] for _ in members]
         kept: list[list[np.ndarray]] = [[] for _ in members]
         times = np.zeros((len(members), 2))  # fit, predict seconds summed over folds
         for step, fold in enumerate(folds):
-            live, built = [], []
-            for i, member in enumerate(members):
-                if i in errors:
-                    continue
-                # A member's clock (its time limit, shared by its folds) counts its own share of
-                # the folds before: as if it had trained them alone.
-                began = time.monotonic() - float(times[i].sum())
-                context = replace(resolved.context, started=began, trial=member.number)
-                judge = judges[i]
-                if judge is not None and len(folds) == 1:  # holdout: a pruner judges epochs
-                    context = replace(context, report=epoch_reporter(judge, metric.direction))
-                try:
-                    built.append(model.build(member.params, context))
-                    live.append(i)
-                except Exception as error:
-                    errors[i] = error
+            live, built = self._build_members(members, judges, times, errors)
             if not live:
                 break
             began = time.perf_counter()
-            if model.fit_population is not None:
-                stopped = list(model.fit_population(built, fold.X_train, fold.y_train))
-            else:
-                stopped = [_fitted(estimator, fold.X_train, fold.y_train) for estimator in built]
+            stopped = self._fit_members(built, fold)
             share = (time.perf_counter() - began) / len(live)
             for i, estimator, error in zip(live, built, stopped, strict=True):
                 times[i, 0] += share
@@ -276,25 +182,10 @@ class Fitter:
                     errors[i] = error
                     continue
                 try:
-                    began = time.perf_counter()
-                    prediction = predict(
-                        estimator, fold.X_valid, metric, resolved.context.n_classes
-                    )
-                    times[i, 1] += time.perf_counter() - began
-                    score = self._score(fold.y_valid, prediction, step)
-                    scores[i].append(score)
-                    if resolved.keep_predictions:
-                        kept[i].append(blendable(estimator, fold.X_valid, prediction, metric,
-                                                 resolved.context.n_classes))  # fmt: skip
-                    judge = judges[i]
-                    if (
-                        judge is not None
-                        and len(folds) > 1
-                        and judge(step, float(np.mean(scores[i])))
-                    ):
-                        raise optuna.TrialPruned(f"pruned after fold {step}")
-                except Exception as error:  # TrialPruned included: this member leaves
-                    errors[i] = error
+                    self._score_member(estimator, fold, step, scores[i], kept[i], times[i],
+                                       judges[i])  # fmt: skip
+                except Exception as raised:  # TrialPruned included: this member leaves
+                    errors[i] = raised
         return PopulationResult(tuple(
             RemoteError.of(errors[i]) if i in errors else TrialResult(
                 score=float(np.mean(scores[i])),
@@ -306,6 +197,66 @@ class Fitter:
             for i in range(len(members))
         ))  # fmt: skip
 
+    def _build_members(
+        self,
+        members: tuple[Any, ...],
+        judges: tuple[Judge | None, ...],
+        times: np.ndarray,
+        errors: dict[int, BaseException],
+    ) -> tuple[list[int], list[Any]]:
+        """The estimators of the members still in the population, for the next fold."""
+        resolved = self._opened()
+        one_fold = len(resolved.prepared.folds) == 1
+        live, built = [], []
+        for i, member in enumerate(members):
+            if i in errors:
+                continue
+            # A member's clock (its time limit, shared by its folds) counts its own share of
+            # the folds before: as if it had trained them alone.
+            began = time.monotonic() - float(times[i].sum())
+            context = replace(resolved.context, started=began, trial=member.number)
+            judge = judges[i]
+            if judge is not None and one_fold:  # holdout: a pruner judges epochs
+                context = replace(
+                    context, report=epoch_reporter(judge, resolved.metric.direction)
+                )
+            try:
+                built.append(resolved.model.build(member.params, context))
+                live.append(i)
+            except Exception as error:
+                errors[i] = error
+        return live, built
+
+    def _fit_members(self, built: list[Any], fold: Any) -> list[BaseException | None]:
+        """Train the built estimators on ``fold``, together where the model can."""
+        model = self._opened().model
+        if model.fit_population is not None:
+            return list(model.fit_population(built, fold.X_train, fold.y_train))
+        return [_fitted(estimator, fold.X_train, fold.y_train) for estimator in built]
+
+    def _score_member(
+        self,
+        estimator: Any,
+        fold: Any,
+        step: int,
+        scores: list[float],
+        kept: list[np.ndarray],
+        times: np.ndarray,
+        judge: Judge | None,
+    ) -> None:
+        """Score one member's estimator on ``fold``'s validation rows; its pruner may stop it."""
+        resolved = self._opened()
+        metric, n_classes = resolved.metric, resolved.context.n_classes
+        began = time.perf_counter()
+        prediction = predict(estimator, fold.X_valid, metric, n_classes)
+        times[1] += time.perf_counter() - began
+        scores.append(self._score(fold.y_valid, prediction, step))
+        if resolved.keep_predictions:
+            kept.append(blendable(estimator, fold.X_valid, prediction, metric, n_classes))
+        several = len(resolved.prepared.folds) > 1
+        if judge is not None and several and judge(step, float(np.mean(scores))):
+            raise optuna.TrialPruned(f"pruned after fold {step}")
+
     def _score(self, y: Any, prediction: Any, step: int) -> float:
         metric, n_classes = self._opened().metric, self._opened().context.n_classes
         extra = {"n_classes": n_classes} if metric.per_class else {}
@@ -314,19 +265,18 @@ class Fitter:
             raise NonFiniteScore(f"metric {metric.name} gave {score} on fold {step}")
         return score
 
-    def refit(
-        self, params: Mapping[str, Any], save: str | None = None, cap: float | None = None
-    ) -> RefitResult:
-        """Fit ``params`` on train+validation behind the model's preprocessing (so that the final
-        model predicts on raw rows) and score it once on the test split; with ``save``, write it
-        there as a :class:`Winner`, explained on the test split when the ``cap`` leaves time."""
+    def refit(self, request: Refit) -> RefitResult:
+        """Fit the parameters on train+validation behind the model's preprocessing (so that the
+        final model predicts on raw rows) and score it once on the test split; with ``save``,
+        write it there as a :class:`Winner`, explained on the test split when the ``cap`` leaves
+        time."""
         started = time.monotonic()
         resolved = self._opened()
         p = resolved.prepared
         context = replace(resolved.context, started=time.monotonic())  # the refit's own time limit
         outcome = fit_and_score(
-            resolved.model, params, context, resolved.metric, p.X_dev, p.y_dev, p.X_test, p.y_test,
-            preprocess=True,
+            resolved.model, request.params, context, resolved.metric, p.X_dev, p.y_dev, p.X_test,
+            p.y_test, preprocess=True,
         )  # fmt: skip
         if not math.isfinite(outcome.score):
             raise NonFiniteScore(
@@ -334,10 +284,12 @@ class Fitter:
             )
         keep = resolved.keep_predictions
         saved = importance = None
-        if save is not None:
+        if request.save is not None:
             winner = Winner.of(outcome.estimator, p.classes, p.X_test)
-            importance = self._save(winner, save, outcome.score, params, started, cap, None)
-            saved = save
+            importance = self._save(
+                winner, request.save, outcome.score, request.params, started, request.cap, None
+            )
+            saved = request.save
         return RefitResult(
             test_score=outcome.score,
             fit_time=outcome.fit_time,
@@ -376,14 +328,7 @@ class Fitter:
         })  # fmt: skip
         return importance
 
-    def blend(
-        self,
-        members: tuple[tuple[Any, Any], ...],
-        size: int,
-        models: tuple[str, ...] = (),
-        save: str | None = None,
-        cap: float | None = None,
-    ) -> BlendResult:
+    def blend(self, request: Blend) -> BlendResult:
         """Greedy ensemble selection over the members' validation predictions, scored as a trial
         is (the mean over folds), then the chosen blend of their test predictions scored once;
         with ``save``, the members' saved ``models`` blended into one model there."""
@@ -405,20 +350,21 @@ class Fitter:
                 scored(y_valid[a:b], blended[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
             ]))  # fmt: skip
 
+        members = request.members
         chosen = ensemble.select(
-            [m[0] for m in members], validation, metric.direction == "maximize", size
+            [m[0] for m in members], validation, metric.direction == "maximize", request.size
         )
         test_blend = ensemble.blend([m[1] for m in members], chosen.weights)
         test = scored(p.y_test, test_blend)
         importance = None
-        if save is not None and models:
-            winner = Winner.ensemble([model_file.load(m) for m in models], chosen.weights)
-            importance = self._save(winner, save, test, {}, started, cap, ENSEMBLE)
+        if request.save is not None and request.models:
+            winner = Winner.ensemble([model_file.load(m) for m in request.models], chosen.weights)
+            importance = self._save(winner, request.save, test, {}, started, request.cap, ENSEMBLE)
         return BlendResult(
             chosen.weights, chosen.score, chosen.member_scores, test,
             predictions=test_blend.astype(np.float32), scored=shown(test_blend),
-            truth=np.asarray(p.y_test), n_classes=n_classes, model=save if importance is not None else None,
-            importance=importance,
+            truth=np.asarray(p.y_test), n_classes=n_classes,
+            model=request.save if importance is not None else None, importance=importance,
         )  # fmt: skip
 
     def _opened(self) -> Resolved:

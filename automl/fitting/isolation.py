@@ -1,420 +1,39 @@
-"""Where fits run: in this process, or in a worker process held to hard limits.
+"""Where fits run: the runner of a study, in this process or in a watched worker.
 
-``trial.isolation=subprocess`` (the default) runs every fit of a study in a worker process that the
-harness watches. A fit that passes its wall-clock limit (``trial.timeout``) or memory limit
-(``trial.memory``), or that crashes its process (a segfault, the kernel's OOM killer), costs its
-worker, which is killed; the trial is recorded as failed with the reason and the next request gets a
-fresh worker. An exception inside a fit is only reported: the worker stays.
-
-The worker is *spawned*, not forked: a child forked after the parent has used OpenMP (LightGBM,
-scikit-learn and torch all do) can hang in its first parallel region, and CUDA cannot be used in a
-forked child. The worker therefore loads the data itself (once per worker, through the same
-per-process cache) and keeps it, and whatever learners cache (torch's device copies), from one
-trial and one study to the next. ``trial.isolation=inprocess`` skips the worker: a little faster on
-tiny fits, but a hang or a crash is the harness's, and no limit is hard.
+``trial.isolation=subprocess`` (the default) runs every fit of a study in a worker process held to
+hard limits (:mod:`automl.fitting.worker`), shared by the studies of a process so that the data it
+loaded serves them all. ``trial.isolation=inprocess`` skips the worker: a little faster on tiny
+fits, but a hang or a crash is the harness's, and no limit is hard. Either runner carries the
+requests of :mod:`automl.fitting.protocol` through one ``call``.
 """
 
 from __future__ import annotations
 
-import atexit
-import multiprocessing
-import multiprocessing.util
 import os
-import signal
-import sys
-import threading
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeVar
 
-import optuna
-
-from automl.fitting.protocol import (
-    Blend,
-    BlendResult,
-    Description,
-    Done,
-    Judge,
-    Kind,
-    Open,
-    Population,
-    PopulationResult,
-    Refit,
-    RefitResult,
-    RemoteError,
-    Request,
-    Runner,
-    Step,
-    StoppedByBudget,
-    Trial,
-    TrialFailed,
-    TrialResult,
-)
+from automl.fitting.protocol import Judge, Request, Runner
+from automl.fitting.worker import Limits, Worker, fitter
 from automl.plugin.errors import UserError
 
 if TYPE_CHECKING:
     from automl.fitting.fitter import Fitter
     from automl.plugin.registry import Registry
-    from automl.settings.experiment import Experiment
 
-WATCH_INTERVAL = 0.05  # seconds between checks on a working worker (limits, death)
-_STOPS = {signal.SIGINT, signal.SIGTERM}
+A = TypeVar("A")
 ISOLATION = ("subprocess", "inprocess")
-
-
-@dataclass(frozen=True)
-class Limits:
-    timeout: float | None = None  # seconds of wall-clock time per trial (and for the refit)
-    memory: float | None = None  # MiB of resident memory the worker may use (data included)
 
 
 class InProcess:
     """Fits in the harness's own process: exceptions propagate as they are."""
 
     def __init__(self, registry: Registry | None = None) -> None:
-        self.fitter: Fitter = _fitter(registry)
+        self.fitter: Fitter = fitter(registry)
 
-    def open(self, experiment: Experiment) -> Description:
-        return self.fitter.open(experiment)
-
-    def trial(
-        self,
-        number: int,
-        params: Mapping[str, Any],
-        judge: Judge | None = None,
-        cap: float | None = None,
-    ) -> TrialResult:
-        return self.fitter.trial(number, params, judge)  # no fit here can be stopped: cap unused
-
-    def population(
-        self,
-        members: tuple[Trial, ...],
-        judges: tuple[Judge | None, ...] = (),
-        cap: float | None = None,
-    ) -> PopulationResult:
-        return self.fitter.population(members, judges)
-
-    def refit(
-        self, params: Mapping[str, Any], cap: float | None = None, save: str | None = None
-    ) -> RefitResult:
-        return self.fitter.refit(params, save, cap)
-
-    def blend(
-        self,
-        members: tuple[tuple[Any, Any], ...],
-        size: int,
-        models: tuple[str, ...] = (),
-        save: str | None = None,
-        cap: float | None = None,
-    ) -> BlendResult:
-        return self.fitter.blend(members, size, models, save, cap)
-
-
-def _fitter(registry: Registry | None = None) -> Fitter:
-    """A Fitter, imported only where fits run: the fitting stack (scikit-learn, the data's loaders)
-    costs a second or two to import, which the harness's process, whose fits run in the worker,
-    need never pay; the worker pays it while the harness starts (see ``prestart``)."""
-    from automl.fitting.fitter import Fitter
-
-    return Fitter(registry)
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent dies, so a harness killed with SIGKILL
-    leaves no worker behind; elsewhere the closed pipe ends the worker at its next request."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def _exhausted(error: BaseException) -> bool:
-    """After running out of memory a process's allocators may be in a poor state: start afresh."""
-    return isinstance(error, MemoryError) or "OutOfMemory" in type(error).__name__
-
-
-def serve(conn: Any) -> None:
-    """The worker's loop: answer requests until the harness closes the pipe."""
-    # Ctrl-C and SIGTERM reach the whole process group; the harness handles them and kills this.
-    # Ignored since the spawn (see ``_stops_ignored_in_child``); said again for clarity.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _die_with_parent()
-    fitter = _fitter()
-    from automl.plugin.manager import load_registry
-
-    load_registry()  # import the plugins now, while the harness is still busy composing its config
-
-    def judge_of(member: int) -> Judge:
-        def judge(step: int, value: float) -> bool:
-            conn.send(Step(step, value, member))
-            return bool(conn.recv())
-
-        return judge
-
-    while True:
-        try:
-            request = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            answer: Done | RemoteError = Done(fitter.handle(request, judge_of))
-        except BaseException as error:
-            answer = RemoteError.of(error)
-            if answer.kind is Kind.FAILED and _exhausted(error):
-                conn.send(answer)
-                return
-        conn.send(answer)
-
-
-def _resident_mib(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-def _death(exitcode: int | None) -> str:
-    if exitcode is not None and exitcode < 0:
-        name = signal.Signals(-exitcode).name
-        hint = " (out of memory? the kernel's OOM killer sends it)" if name == "SIGKILL" else ""
-        return f"its process died of {name}{hint}"
-    return f"its process exited with code {exitcode}"
-
-
-@contextmanager
-def _main_hidden() -> Iterator[None]:
-    """Spawn re-runs the parent's ``__main__`` script in the child unless it cannot find it: a
-    user's script without an ``if __name__ == "__main__"`` guard would run again, and ``python -``
-    cannot be found at all. The worker needs nothing from ``__main__``, so hide it while starting."""
-    main = sys.modules["__main__"]
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
-    main.__dict__.pop("__file__", None)
-    main.__spec__ = None
-    try:
-        yield
-    finally:
-        main.__dict__.update(saved)
-        if "__spec__" not in saved:
-            del main.__spec__
-
-
-@contextmanager
-def _stops_ignored_in_child() -> Iterator[None]:
-    """Start the worker with SIGINT and SIGTERM ignored from its first instruction: a Ctrl-C that
-    lands while it is still importing (about 2 s) would otherwise kill it with a traceback. An
-    ignored signal stays ignored across exec, and Python then installs no KeyboardInterrupt handler.
-    The harness ignores them only for the few milliseconds of ``start()``, with them blocked in this
-    thread; a signal that a native thread (OpenMP, BLAS) takes in that window is dropped, so a
-    Ctrl-C there must be pressed again: a far smaller window than the worker's start-up."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # handlers can only be changed from the main thread
-        return
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
-    handlers = {s: signal.getsignal(s) for s in _STOPS}
-    try:
-        for s in _STOPS:
-            signal.signal(s, signal.SIG_IGN)
-        yield
-    finally:
-        for s, handler in handlers.items():
-            if handler is not None:
-                signal.signal(s, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-
-
-@contextmanager
-def _spawn_replayable() -> Iterator[None]:
-    """A spawned child replays its parent's global start method. Inside a job of Hydra's joblib
-    launcher that is loky's own, which a fresh interpreter cannot find, and the worker dies at once;
-    name spawn (what this worker uses anyway) while it starts."""
-    method = multiprocessing.get_start_method(allow_none=True)
-    if method is None or method in multiprocessing.get_all_start_methods():
-        yield
-        return
-    default = multiprocessing.context._default_context  # no public way to restore loky's
-    saved = default._actual_context
-    default._actual_context = default.get_context("spawn")
-    try:
-        yield
-    finally:
-        default._actual_context = saved
-
-
-class Worker:
-    """A spawned worker process, replaced whenever a fit kills it or breaks a limit."""
-
-    def __init__(self, limits: Limits = Limits()) -> None:
-        self.limits = limits
-        self.environ = dict(os.environ)  # what the worker inherits: plugins, data folders
-        self._process: Any = None
-        self._conn: Any = None
-        self._opened: Open | None = None  # sent again to a replacement worker
-        atexit.register(self.close)
-        # A process that multiprocessing started (a job of Hydra's joblib launcher) runs no atexit
-        # at its end, but joins its live children first: the idle worker would hang it forever.
-        # Finalizers of priority >= 0 run before that join.
-        multiprocessing.util.Finalize(None, self.close, exitpriority=10)
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
-    def open(self, experiment: Experiment) -> Description:
-        return self._call(Open(experiment))
-
-    def trial(
-        self,
-        number: int,
-        params: Mapping[str, Any],
-        judge: Judge | None = None,
-        cap: float | None = None,
-    ) -> TrialResult:
-        return self._call(Trial(number, params), (judge,), cap)
-
-    def population(
-        self,
-        members: tuple[Trial, ...],
-        judges: tuple[Judge | None, ...] = (),
-        cap: float | None = None,
-    ) -> PopulationResult:
-        # The hard limit is a trial's: a population of K trials may take K times as long.
-        return self._call(Population(members), judges, cap, share=len(members))
-
-    def refit(
-        self, params: Mapping[str, Any], cap: float | None = None, save: str | None = None
-    ) -> RefitResult:
-        return self._call(Refit(params, save, cap), cap=cap)
-
-    def blend(
-        self,
-        members: tuple[tuple[Any, Any], ...],
-        size: int,
-        models: tuple[str, ...] = (),
-        save: str | None = None,
-        cap: float | None = None,
-    ) -> BlendResult:
-        return self._call(Blend(members, size, models, save, cap), cap=cap)
-
-    def _call(
-        self,
-        request: Request,
-        judges: tuple[Judge | None, ...] = (),
-        cap: float | None = None,
-        share: int = 1,
-    ) -> Any:
-        opening = isinstance(request, Open)  # loading data has no limit: it may be a download
-        if self._process is not None and not self._process.is_alive():
-            self._kill()  # it died between requests (the OOM killer picks big idle processes too)
-        if opening:
-            self._opened = request
-        elif self._process is None and self._opened is not None:
-            self._exchange(self._opened, (), limited=False)  # a fresh worker needs the study
-        return self._exchange(request, judges, limited=not opening, cap=cap, share=share)
-
-    def close(self) -> None:
-        if self._process is not None:
-            self._kill()
-
-    def _start(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        # Not a daemon: learners may start processes of their own (joblib), which daemons cannot.
-        self._process = context.Process(target=serve, args=(theirs,), name="automl-worker")
-        with _main_hidden(), _stops_ignored_in_child(), _spawn_replayable():
-            self._process.start()
-        theirs.close()
-        self._conn = ours
-
-    def _kill(self) -> None:
-        process, self._process = self._process, None
-        if process.is_alive():
-            os.kill(process.pid, signal.SIGKILL)
-        process.join()
-        self._conn.close()
-
-    def _exchange(
-        self,
-        request: Request,
-        judges: tuple[Judge | None, ...],
-        limited: bool,
-        cap: float | None = None,
-        share: int = 1,
-    ) -> Any:
-        if self._process is None:
-            self._start()
-        started = time.monotonic()
-        try:
-            self._conn.send(request)
-            while True:
-                if self._conn.poll(WATCH_INTERVAL):
-                    message = self._receive()
-                    if isinstance(message, Step):
-                        judge = judges[message.member] if message.member < len(judges) else None
-                        stop = bool(judge(message.step, message.value)) if judge else False
-                        self._conn.send(stop)
-                        continue
-                    if isinstance(message, Done):
-                        return message.value
-                    if message.exhausted:
-                        self._process.join(timeout=5)  # it leaves after running out of memory
-                        self._kill()
-                    raise message.exception()
-                if not self._process.is_alive():
-                    self._process.join()
-                    reason = _death(self._process.exitcode)
-                    self._kill()
-                    raise TrialFailed(reason)
-                if limited:
-                    self._check_limits(started, cap, share)
-        except (TrialFailed, optuna.TrialPruned, UserError):  # StoppedByBudget is a TrialFailed
-            raise
-        except BaseException:  # Ctrl-C, or a broken pipe: the worker's state is unknown
-            if self._process is not None:
-                self._kill()
-            raise
-
-    def _receive(self) -> Step | Done | RemoteError:
-        try:
-            return self._conn.recv()
-        except (EOFError, OSError):
-            self._process.join(timeout=5)
-            reason = _death(self._process.exitcode)
-            self._kill()
-            raise TrialFailed(reason) from None
-
-    def _check_limits(self, started: float, cap: float | None = None, share: int = 1) -> None:
-        timeout, memory = self.limits.timeout, self.limits.memory
-        timeout = None if timeout is None else timeout * share
-        ran = time.monotonic() - started
-        if cap is not None and (timeout is None or cap < timeout) and ran > cap:
-            self._kill()
-            raise StoppedByBudget(
-                f"stopped by the budget: still running after {ran:.1f} s, "
-                f"the {cap:.1f} s that the budget had left"
-            )
-        if timeout is not None and ran > timeout:
-            self._kill()
-            raise TrialFailed(
-                f"still running after the hard limit trial.timeout={self.limits.timeout:g} s"
-                + (f" × {share} members of a population" if share > 1 else "")
-                + ": killed"
-            )
-        if memory is not None:
-            used = _resident_mib(self._process.pid)
-            if used is not None and used > memory:
-                self._kill()
-                raise TrialFailed(
-                    f"its process used {used:.0f} MiB, more than trial.memory={memory:g} MiB: killed"
-                )
+    def call(self, request: Request[A], judges: Sequence[Judge | None] = ()) -> A:
+        # No fit here can be stopped: a request's cap is unused.
+        return self.fitter.handle(request, lambda i: judges[i] if i < len(judges) else None)
 
 
 _WORKER: Worker | None = None
@@ -426,7 +45,7 @@ def prestart() -> None:
     global _WORKER
     if _WORKER is None:
         _WORKER = Worker()
-        _WORKER._start()
+        _WORKER.start()
 
 
 def runner(isolation: str, limits: Limits, registry: Registry | None) -> Runner:

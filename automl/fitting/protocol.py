@@ -1,18 +1,21 @@
 """The typed boundary between a study and the place its fits run (this process, or a worker).
 
-A :class:`Runner` opens an experiment, fits trials and refits the best; each answer is a frozen
-dataclass. Across a process boundary the same requests travel as :class:`Open`, :class:`Trial` and
-:class:`Refit`, and the worker answers with :class:`Step` (a running score for the pruner, which the
-harness answers with whether to stop), :class:`Done` or :class:`RemoteError`, whose ``kind`` says
-which exception it becomes on this side. Every message is picklable.
+A request is a frozen dataclass whose type says what it answers (:class:`Open` a
+:class:`Description`, :class:`FitTrial` a :class:`TrialResult`, :class:`FitPopulation` a
+:class:`PopulationResult`, :class:`Refit` a :class:`RefitResult`, :class:`Blend` a
+:class:`BlendResult`): its fields are the request's one signature. A :class:`Runner` carries any
+of them through one ``call``, in this process or to a worker, which answers with :class:`Step` (a
+running score for the pruner, which the harness answers with whether to stop), :class:`Done` or
+:class:`RemoteError`, whose ``kind`` says which exception it becomes on this side. Every message is
+picklable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import optuna
 
@@ -111,74 +114,73 @@ class BlendResult:
     importance: Mapping[str, Any] | None = None
 
 
-class Runner(Protocol):
-    def open(self, experiment: Experiment) -> Description: ...
+A = TypeVar("A")
 
-    # ``cap``: seconds the fit may take before it is stopped as StoppedByBudget (a budget's time
-    # left); only a worker can stop a fit, so this process's runner reads it as advice.
-    def trial(
-        self,
-        number: int,
-        params: Mapping[str, Any],
-        judge: Judge | None = None,
-        cap: float | None = None,
-    ) -> TrialResult: ...
 
-    # Several trials trained together; ``judges`` holds one Judge (or None) per member.
-    def population(
-        self,
-        members: tuple[Trial, ...],
-        judges: tuple[Judge | None, ...] = (),
-        cap: float | None = None,
-    ) -> PopulationResult: ...
+class Request(Generic[A]):
+    """A request to where fits run, answered with an ``A``."""
 
-    # ``save``: where to write the fitted model (automl.fitting.model_file), explained when time allows.
-    def refit(
-        self, params: Mapping[str, Any], cap: float | None = None, save: str | None = None
-    ) -> RefitResult: ...
+    # Seconds it may take before it is stopped as StoppedByBudget (a budget's time left); only a
+    # worker can stop a fit, so a runner in this process reads it as advice. None: no cap.
+    cap: float | None = None
 
-    # ``models``: the members' saved models, which ``save`` combines into the ensemble's.
-    def blend(
-        self,
-        members: tuple[tuple[Any, Any], ...],
-        size: int,
-        models: tuple[str, ...] = (),
-        save: str | None = None,
-        cap: float | None = None,
-    ) -> BlendResult: ...
+    @property
+    def share(self) -> int:
+        """How many trials' hard limits (``trial.timeout``) it may take."""
+        return 1
 
 
 @dataclass(frozen=True)
-class Open:
+class Open(Request[Description]):
+    """Load, split and check ``experiment``'s problem; later requests are about it."""
+
     experiment: Experiment
 
 
 @dataclass(frozen=True)
-class Trial:
+class FitTrial(Request[TrialResult]):
+    """Fit and score trial ``number`` with ``params`` on every validation fold."""
+
+    number: int
+    params: Mapping[str, Any]
+    cap: float | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """One trial of a population: its number and parameters."""
+
     number: int
     params: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
-class Population:
+class FitPopulation(Request[PopulationResult]):
     """Trials trained together as one program where the model can (else one after another)."""
 
-    members: tuple[Trial, ...]
+    members: tuple[Member, ...]
+    cap: float | None = None
+
+    @property
+    def share(self) -> int:
+        return len(self.members)  # a population of K trials may take K trials' limits
 
 
 @dataclass(frozen=True)
-class Refit:
+class Refit(Request[RefitResult]):
+    """Fit ``params`` on all development rows and score once on the test split; with ``save``,
+    write the fitted model there (explained when the ``cap`` leaves time)."""
+
     params: Mapping[str, Any]
     save: str | None = None
-    cap: float | None = (
-        None  # the seconds it may take: an explanation that would not fit is skipped
-    )
+    cap: float | None = None
 
 
 @dataclass(frozen=True)
-class Blend:
+class Blend(Request[BlendResult]):
     """Choose an ensemble of ``members`` (each a pair: validation predictions, test predictions)
-    with ``size`` rounds of greedy selection, and score it."""
+    with ``size`` rounds of greedy selection, and score it; with ``save``, the members' saved
+    ``models`` combined into the ensemble's model there."""
 
     members: tuple[tuple[Any, Any], ...]
     size: int
@@ -187,7 +189,13 @@ class Blend:
     cap: float | None = None
 
 
-Request = Open | Trial | Population | Refit | Blend
+class Runner(Protocol):
+    """Carries requests to where fits run and brings their answers back."""
+
+    def call(self, request: Request[A], judges: Sequence[Judge | None] = ()) -> A:
+        """Answer ``request``; ``judges`` holds the Judge (or None) of each trial it fits, in the
+        order of its members (a trial is member 0)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from optuna.trial import FrozenTrial, TrialState
 from automl._version import __version__
 from automl.fitting import ensemble
 from automl.fitting.isolation import Limits, runner
-from automl.fitting.protocol import Description, Runner
+from automl.fitting.protocol import Blend, Description, Open, Runner
 from automl.plugin.errors import NotApplicable
 from automl.search.recovery import recover, retry_stale
 from automl.search.study import (
@@ -259,7 +259,7 @@ def run(exps: Sequence[Experiment], seconds: float, started: float) -> Compariso
     not_applicable: list[str] = []
     for exp in exps:
         try:
-            desc = run_fit.open(exp)
+            desc = run_fit.call(Open(exp))
         except NotApplicable as error:
             not_applicable.append(str(error))
             continue
@@ -400,7 +400,7 @@ def _search(
             share[0] = max(4 * longest, left / max(len(searching), 1))
         running[0] = learner
         if learner is not current:
-            run_fit.open(learner.exp)  # a stopped worker is replaced here
+            run_fit.call(Open(learner.exp))  # a stopped worker is replaced here
             current, dead = learner, False
         if cap() < SHORTEST:
             break
@@ -461,7 +461,7 @@ def _refits(
             learner.study.set_user_attr(RESULT, result.stored())
             results[learner.exp.model] = result
             continue
-        run_fit.open(learner.exp)  # a worker stopped by the last refit is replaced here
+        run_fit.call(Open(learner.exp))  # a worker stopped by the last refit is replaced here
         cap = max(clock.left() - BLENDING - clock.closing, SHORTEST)
         result = _refit(learner.study, run_fit, learner.desc.space, cap=cap, artifacts=folder)
         if result is not None:
@@ -503,11 +503,11 @@ def _blend(
             (artifacts.load(folder, best.user_attrs[PREDICTIONS]), artifacts.load(folder, r.predictions))
             for _, r, best in members
         )  # fmt: skip
-        run_fit.open(members[0][0].exp)
+        run_fit.call(Open(members[0][0].exp))
         models = tuple(r.model for _, r, _ in members if r.model)
         save = str(model_path(folder, board.study_name)) if len(models) == len(members) else None
         cap = max(clock.left() - clock.closing, SHORTEST)
-        chosen = run_fit.blend(arrays, ensemble.SIZE, models, save, cap)
+        chosen = run_fit.call(Blend(arrays, ensemble.SIZE, models, save, cap))
     except KeyboardInterrupt:
         raise
     except Exception as error:  # the learners' rows stand; the ensemble says why it has none

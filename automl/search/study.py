@@ -31,7 +31,12 @@ from automl.fitting.isolation import Limits, runner
 from automl.fitting.protocol import (
     BlendResult,
     Description,
+    FitPopulation,
+    FitTrial,
     Judge,
+    Member,
+    Open,
+    Refit,
     RefitResult,
     RemoteError,
     Runner,
@@ -39,7 +44,6 @@ from automl.fitting.protocol import (
     TrialFailed,
     TrialResult,
 )
-from automl.fitting.protocol import Trial as ProtocolTrial
 from automl.plugin.registry import Registry
 from automl.plugin.space import SearchSpace
 from automl.search import samplers
@@ -154,7 +158,7 @@ def _objective(
             raise _Surplus(f"trial {trial.number}: the budget of {budget} trials is taken")
         try:
             params = space.suggest(trial)
-            outcome = run_fit.trial(trial.number, params, judge, cap=cap())
+            outcome = run_fit.call(FitTrial(trial.number, params, cap()), (judge,))
         except optuna.TrialPruned:
             raise
         except StoppedByBudget as error:
@@ -258,11 +262,11 @@ def _train_population(
 
         return judge
 
-    members = tuple(ProtocolTrial(t.number, params) for t, params in asked)
+    members = tuple(Member(t.number, params) for t, params in asked)
     for trial, _ in asked:  # its span is the population's: search time counts it once
         trial.set_user_attr(POPULATION, len(asked))
     try:
-        result = run_fit.population(members, tuple(judge_of(t) for t, _ in asked))
+        result = run_fit.call(FitPopulation(members), tuple(judge_of(t) for t, _ in asked))
     except KeyboardInterrupt:
         for trial, _ in asked:
             trial.set_user_attr(INTERRUPTED, True)
@@ -331,7 +335,7 @@ def _refit(
     params = space.complete(best.params)
     try:
         save = None if artifacts is None else str(model_path(artifacts, study.study_name))
-        refit = run_fit.refit(params, cap=cap, save=save)
+        refit = run_fit.call(Refit(params, save, cap))
         result = ResultRecord(
             best.number, params, best.value,
             **{f.name: getattr(refit, f.name) for f in fields(refit) if f.name not in EVIDENCE},
@@ -469,7 +473,7 @@ def open_study(exp: Experiment, desc: Description, storage: Any = None) -> tuple
 
 def _run(exp: Experiment, registry: Registry | None) -> Summary:
     run_fit = runner(exp.isolation, Limits(exp.trial_timeout, exp.memory), registry)
-    desc = run_fit.open(exp)
+    desc = run_fit.call(Open(exp))
     study, n_trials = open_study(exp, desc)
     name = study.study_name
     objective = _objective(run_fit, desc.space, n_trials)

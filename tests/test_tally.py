@@ -1,6 +1,6 @@
 """The incremental tally answers what the list-based counting answers over all trials (records'
-``counted``/``excluded``, recovery's ``surplus``/``_position``), after every change a study goes
-through: trials asked, finished in each state, marked surplus or interrupted, retried (twice,
+``counted``, and the position and surplus rules over a list, below), after every change a study
+goes through: trials asked, finished in each state, marked surplus or interrupted, retried (twice,
 by racing workers), on each kind of storage whose reads it specialises."""
 
 from __future__ import annotations
@@ -11,10 +11,25 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from automl.search.recovery import _position, surplus
-from automl.storage.records import INTERRUPTED, RETRY_OF, SURPLUS, counted, span
+from automl.storage.records import INTERRUPTED, RETRY_OF, SURPLUS, counted, replaced, span
 from automl.storage.tally import FINISHED, Tally, install, tally
 from automl.storage.urls import open_storage
+
+
+def _position(trials: list, number: int) -> int:
+    """How many trials numbered before ``number`` count, over the list of all trials."""
+    kept = {t.number for t in counted(trials)}
+    return sum(1 for t in trials if t.number < number and t.number in kept)
+
+
+def surplus(trials: list, number: int, n_trials: int) -> bool:
+    """Beyond the trial budget, or a second retry of one trial, over the list of all trials."""
+    (trial,) = [t for t in trials if t.number == number]
+    retry_of = trial.user_attrs.get(RETRY_OF)
+    earlier = [t for t in trials if t.number < number]
+    if retry_of is not None and retry_of in replaced(earlier):
+        return True
+    return _position(trials, number) >= n_trials
 
 
 def _expected(study: optuna.Study) -> dict:

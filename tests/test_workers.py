@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-from automl.search.recovery import surplus
 from automl.search.study import Experiment, run
 from automl.storage.records import OWNER, RETRY_OF, SURPLUS, counted
+from automl.storage.tally import tally
 from automl.storage.urls import open_storage
 from tests.test_reliability import PLUGIN, _cli
 
@@ -149,16 +149,16 @@ def test_a_trial_beyond_the_budget_or_a_second_retry_is_surplus() -> None:
         study.tell(_trial(study), 1.0)
     running = _trial(study)  # another worker's trial in flight: it counts
     late = _trial(study)  # asked by a second worker at the same moment
-    trials = study.get_trials()
-    assert not surplus(trials, running, 3) and surplus(trials, late, 3)
-    assert not surplus(trials, late, 4)
+    counts = tally(study)
+    assert not counts.surplus(running, 3) and counts.surplus(late, 3)
+    assert not counts.surplus(late, 4)
 
     study._storage.set_trial_user_attr(study.trials[running]._trial_id, "interrupted", True)
     study.tell(running, state=TrialState.FAIL)  # it was interrupted...
     first = _trial(study, **{RETRY_OF: running})  # ...and two workers queued it again
     second = _trial(study, **{RETRY_OF: running})
-    trials = study.get_trials()
-    assert not surplus(trials, first, 4) and surplus(trials, second, 4)
+    trials, counts = study.get_trials(), tally(study)
+    assert not counts.surplus(first, 4) and counts.surplus(second, 4)
     assert [t.number for t in counted(trials)] == [0, 1, late, first, second]
 
 

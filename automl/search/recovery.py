@@ -8,7 +8,8 @@ and have their parameters queued to run again, once, by whichever worker of the 
 
 Several workers may share a study. The budget is counted from the storage, not per process: a trial
 whose position among the counted trials is at or beyond the budget (two workers asked at once), or
-that repeats a retry another worker already runs, is closed as ``surplus`` before it fits anything.
+that repeats a retry another worker already runs, is closed as ``surplus`` before it fits anything
+(``automl.storage.tally``'s ``surplus``).
 
 To make a resumed study equal an uninterrupted one, trial k (counting the trials before it that were
 not interrupted) draws from the sampler seeded with ``seed + k``: its proposal depends only on the
@@ -20,26 +21,17 @@ from __future__ import annotations
 import datetime
 import os
 import socket
-import time
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.exceptions import UpdateFinishedTrialError
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
-from automl.storage.records import (
-    ERROR,
-    INTERRUPTED,
-    OWNER,
-    RETRY_OF,
-    excluded,
-)
+from automl.storage.internals import close_running, fail_stale, set_trial_user_attrs
+from automl.storage.records import ERROR, INTERRUPTED, OWNER, RETRY_OF
 from automl.storage.tally import Tally, tally
-from automl.storage.urls import set_trial_user_attrs
 
 # A RUNNING trial without an owner this long after it started was orphaned: its process died between
 # creating it and stamping it, a window of microseconds (see Reseeded).
@@ -72,62 +64,17 @@ def _gone(trial: FrozenTrial) -> bool:
     return _started(int(who["pid"])) != who.get("started")  # gone, or the pid now names another
 
 
-def surplus(trials: Sequence[FrozenTrial], number: int, budget: int) -> bool:
-    """Whether trial ``number`` would exceed the budget, counting the trials numbered before it
-    (finished or running elsewhere), or repeats a retry that an earlier trial already runs."""
-    (trial,) = [t for t in trials if t.number == number]
-    earlier = [t for t in trials if t.number < number]
-    retry_of = trial.user_attrs.get(RETRY_OF)
-    if retry_of is not None and any(t.user_attrs.get(RETRY_OF) == retry_of for t in earlier):
-        return True
-    return _position(trials, number) >= budget
-
-
-def _position(trials: Sequence[FrozenTrial], number: int) -> int:
-    """How many trials numbered before ``number`` count. Exclusions are judged over all trials: a
-    trial's retry is numbered after it."""
-    out = excluded(trials)
-    return sum(1 for t in trials if t.number < number and t.number not in out)
-
-
 def _close(study: optuna.Study, trial: FrozenTrial, reason: str) -> bool:
     """Fail a RUNNING trial of another process as interrupted; True for the one process that
     closes it (workers may race here), which then queues its retry."""
-    storage = study._storage  # Optuna's public API cannot set attributes of another's trial
-    try:
-        set_trial_user_attrs(storage, trial._trial_id,
-                             {INTERRUPTED: True, ERROR: f"interrupted: {reason}"})  # fmt: skip
-        return storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
-    except UpdateFinishedTrialError:
-        return False  # another worker closed it first
-
-
-_STALE_LOOKS: dict[tuple[int, int], float] = {}  # (storage, study): when this process last looked
-
-
-def _fail_stale(study: optuna.Study) -> None:
-    """Optuna's ``fail_stale_trials``, at most once per heartbeat interval per study: a trial is
-    stale only after two intervals without a beat, so looking more often finds nothing sooner,
-    and each look is a query and a commit. (``optimize`` makes its own before every trial.)"""
-    beats = getattr(study._storage, "get_heartbeat_interval", None)  # a database's storage
-    interval = beats() if beats is not None else None
-    if interval is None:
-        return  # no heartbeats: fail_stale_trials would do nothing
-    key, now = (id(study._storage), study._study_id), time.monotonic()
-    last = _STALE_LOOKS.get(key)
-    if last is not None and now - last < interval:
-        return
-    _STALE_LOOKS[key] = now
-    with warnings.catch_warnings():  # experimental, and the tool for this
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
+    return close_running(study, trial, {INTERRUPTED: True, ERROR: f"interrupted: {reason}"})
 
 
 def recover(study: optuna.Study) -> Tally:
     """Close the trials whose process died, and queue every interrupted trial that has not been
     queued yet to run again with the same parameters. Returns the study's tally after that (one
     read of what changed when nothing needed doing: this runs before every trial)."""
-    _fail_stale(study)  # other machines' dead workers (retry_stale)
+    fail_stale(study)  # other machines' dead workers (retry_stale), once per heartbeat interval
     counts = tally(study)
     closed = [_close(study, t, "its process died before it finished")
               for t in counts.running(counting=False) if _gone(t)]  # fmt: skip
@@ -163,7 +110,7 @@ class Reseeded(BaseSampler):
         return f"Reseeded({self._current})"
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        study._storage.set_trial_user_attr(trial._trial_id, OWNER, owner())
+        set_trial_user_attrs(study, trial, {OWNER: owner()})
         if self._seed is not None:
             # Read again only when another worker asked a trial since the last look (this one's
             # number says so); the objective's surplus check reads again before anything fits.

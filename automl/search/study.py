@@ -16,7 +16,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from automl.search.progress import Progress
 from automl.search.recovery import recover, retry_stale
 from automl.settings.experiment import Experiment
 from automl.storage import artifacts
+from automl.storage.internals import heartbeat, set_trial_user_attrs
 from automl.storage.provenance import versions
 from automl.storage.records import (
     ERROR,
@@ -72,7 +73,7 @@ from automl.storage.records import (
     counted,
 )
 from automl.storage.tally import install, tally
-from automl.storage.urls import open_storage, set_trial_user_attrs
+from automl.storage.urls import open_storage
 
 log = logging.getLogger(__name__)
 
@@ -203,18 +204,8 @@ def _population_search(
             continue
         with ExitStack() as beats:
             for trial, _ in asked:
-                beats.enter_context(_heartbeat(trial, study))
+                beats.enter_context(heartbeat(study, trial))
             _train_population(study, run_fit, asked)
-
-
-def _heartbeat(trial: optuna.Trial, study: optuna.Study) -> Any:
-    """The heartbeat that ``optimize`` gives a trial, for one asked and told by hand: Optuna 5.1
-    has no public one for ask-and-tell, so this uses optimize's own helper while it exists."""
-    try:
-        from optuna.storages._heartbeat import get_heartbeat_thread
-    except ImportError:  # a later Optuna: a population's trials then beat not at all
-        return nullcontext()
-    return get_heartbeat_thread(trial._trial_id, study._storage)
 
 
 def _ask_population(
@@ -293,7 +284,7 @@ def _record_times(trial: optuna.Trial, outcome: TrialResult) -> None:
     """A fitted trial's times and the process that fitted it, in one write (storage's
     ``set_trial_user_attrs``: one transaction of a database, where three cost three commits)."""
     attrs = {FIT_TIME: outcome.fit_time, PREDICT_TIME: outcome.predict_time, PID: outcome.pid}
-    set_trial_user_attrs(trial.study._storage, trial._trial_id, attrs)
+    set_trial_user_attrs(trial.study, trial, attrs)
 
 
 def _told_failure(study: optuna.Study, trial: optuna.Trial, error: BaseException) -> None:

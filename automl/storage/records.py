@@ -19,7 +19,7 @@ again), ``SURPLUS`` (asked beyond the budget by a race of workers; nothing was f
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -139,19 +139,22 @@ def interrupted(trial: FrozenTrial) -> bool:
     return bool(trial.user_attrs.get(INTERRUPTED))
 
 
-def excluded(trials: Sequence[FrozenTrial]) -> set[int]:
-    """The numbers of the trials that do not count against the budget: interrupted ones, ones a
-    retry replaces (a heartbeat-failed trial carries no mark of its own), and surplus ones."""
-    replaced = {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
-    return {
-        t.number
-        for t in trials
-        if interrupted(t) or t.user_attrs.get(SURPLUS) or t.number in replaced
-    }
+def replaced(trials: Iterable[FrozenTrial]) -> set[int]:
+    """The numbers of the trials that a (queued or run) retry replaces: a trial failed by a
+    heartbeat carries no mark of its own, only its retry says so."""
+    return {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
+
+
+def counts(trial: FrozenTrial, replaced: Container[int]) -> bool:
+    """The rule: whether ``trial`` counts against the budget. Not an interrupted trial, nor one a
+    retry replaces (``replaced``: their numbers), which run again; nor a surplus one, asked beyond
+    the budget by racing workers, which fitted nothing. :func:`counted` applies it over a list;
+    ``automl.storage.tally`` keeps it incrementally as trials are read."""
+    return not (interrupted(trial) or trial.user_attrs.get(SURPLUS) or trial.number in replaced)
 
 
 def counted(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
     """The trials that count against the budget. Pass all of a study's trials, not some states:
     whether a trial counts can depend on a retry that is still waiting."""
-    out = excluded(trials)
-    return [t for t in trials if t.number not in out]
+    out = replaced(trials)
+    return [t for t in trials if counts(t, out)]

@@ -4,10 +4,12 @@ last look. A finished trial never changes again, so the counts grow with each on
 being summed over the whole study before every trial; the cost of a look stays flat as a study
 grows to thousands of trials (benchmarks/overhead.py --sizes).
 
-It answers what ``records.counted``/``excluded`` and ``recovery.surplus`` answer over a list of all
-trials (tests/test_tally.py holds them equal): which trials count against the budget (not the
-interrupted, the surplus, nor those a retry replaces, which a later trial can make so), how many
-finished ones count, their search time, the best value, and a trial's position among the counted.
+It is the incremental cache of the one counting rule (``records.counts``), and answers what that
+rule answers over a list of all trials (tests/test_tally.py holds them equal): which trials count
+against the budget (not the interrupted, the surplus, nor those a retry replaces, which a later
+trial can make so), how many finished ones count, their search time, the best value, a trial's
+position among the counted, and whether a trial is surplus: beyond the trial budget, or a second
+retry of one trial.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ from __future__ import annotations
 from typing import Any
 
 import optuna
-from optuna.exceptions import UpdateFinishedTrialError
-from optuna.storages import JournalStorage
-from optuna.storages._cached_storage import _CachedStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from automl.storage.records import RETRY_OF, SURPLUS, interrupted, span
-from automl.storage.urls import trials_since
+from automl.storage.internals import (
+    claim_waiting,
+    same_storage,
+    serve_waiting,
+    study_key,
+    trial_id_of,
+    trials_since,
+)
+from automl.storage.records import RETRY_OF, SURPLUS, counts, interrupted, span
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
@@ -48,15 +54,14 @@ class Tally:
 
     def look(self) -> Tally:
         """Read what changed since the last look (one query of the storage)."""
-        storage = self.study._storage
-        fresh = trials_since(storage, self.study._study_id, self._after, set(self._unfinished))
+        fresh = trials_since(self.study, self._after, set(self._unfinished))
         for trial in fresh:
             self._take(trial)
         return self
 
     def _take(self, trial: FrozenTrial) -> None:
-        number = trial.number
-        self._after = max(self._after, trial._trial_id)
+        number, trial_id = trial.number, trial_id_of(trial)
+        self._after = max(self._after, trial_id)
         self.trials[number] = trial
         retry_of = trial.user_attrs.get(RETRY_OF)
         if retry_of is not None and number not in self.retries.get(retry_of, []):
@@ -64,12 +69,12 @@ class Tally:
             self.replaced.add(retry_of)
             self._exclude(retry_of)
         if trial.state not in FINISHED:
-            self._unfinished[trial._trial_id] = number
+            self._unfinished[trial_id] = number
             return
-        self._unfinished.pop(trial._trial_id, None)
+        self._unfinished.pop(trial_id, None)
         if interrupted(trial):
             self.interrupted.add(number)
-        if interrupted(trial) or trial.user_attrs.get(SURPLUS) or number in self.replaced:
+        if not counts(trial, self.replaced):
             self.excluded.add(number)
             return
         self.done += 1
@@ -123,13 +128,15 @@ class Tally:
         return len(self.trials)
 
     def position(self, number: int) -> int:
-        """How many trials numbered before ``number`` count (``recovery._position``). Numbers are
-        contiguous in a study, so all of 0..number-1 are known after a look."""
+        """How many trials numbered before ``number`` count. Numbers are contiguous in a study, so
+        all of 0..number-1 are known after a look."""
         later = sum(1 for n in self.excluded if n >= number)  # few: only the newest trials
         return number - (len(self.excluded) - later)
 
-    def surplus(self, number: int, budget: int) -> bool:
-        """``recovery.surplus``: beyond the budget, or a second retry of one trial."""
+    def surplus(self, number: int, n_trials: int) -> bool:
+        """Whether trial ``number`` would exceed the trial budget ``n_trials``, counting the trials
+        numbered before it (finished or running elsewhere), or repeats a retry that an earlier
+        trial already runs: two workers asked at once, or queued one retry twice."""
         trial = self.trials.get(number)
         if trial is None and number != self.next_number:
             trial = self.look().trials[number]
@@ -137,7 +144,7 @@ class Tally:
         retry_of = None if trial is None else trial.user_attrs.get(RETRY_OF)
         if retry_of is not None and min(self.retries.get(retry_of, [number])) < number:
             return True
-        return self.position(number) >= budget
+        return self.position(number) >= n_trials
 
     def unqueued(self) -> list[FrozenTrial]:
         """Interrupted trials that no retry replaces yet."""
@@ -155,9 +162,9 @@ KEPT = 64  # tallies kept per process (a sweep's studies), the oldest dropped fi
 def tally(study: optuna.Study, look: bool = True) -> Tally:
     """This process's tally of ``study`` (one per storage and study), brought up to date unless
     ``look`` is False (as it was last read)."""
-    key: Any = (id(study._storage), study._study_id)
+    key = study_key(study)
     found = _TALLIES.pop(key, None)
-    if found is None or found.study._storage is not study._storage:
+    if found is None or not same_storage(found.study, study):
         found = Tally(study)
     _TALLIES[key] = found  # the most recent last
     while len(_TALLIES) > KEPT:
@@ -165,24 +172,18 @@ def tally(study: optuna.Study, look: bool = True) -> Tally:
     return found.look() if look else found
 
 
-def pop_waiting(study: optuna.Study) -> int | None:
-    """Optuna's ``Study._pop_waiting_trial_id`` from a look of the tally: the first queued trial
-    that this process moves to RUNNING (another may take it first), or None. Optuna's reads every
-    trial of the study to find the queued ones, before every trial: on a journal or a database
-    (Optuna's cache in front of it) the look reads what Optuna's own read would, the journal's new
-    lines or the database's new and unfinished trials, and no more (see ``install``)."""
+def pop_waiting(study: optuna.Study) -> FrozenTrial | None:
+    """The first queued trial, as of a look of the tally, that this process moves to RUNNING
+    (another may take it first), or None: what Optuna's ``ask`` looks for before every trial, by
+    a read of every trial of the study. On a journal or a database (Optuna's cache in front of
+    it) the look reads what Optuna's own read would, the journal's new lines or the database's
+    new and unfinished trials, and no more (see ``install``)."""
     for trial in tally(study).waiting():
-        try:
-            if study._storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING):
-                return trial._trial_id
-        except UpdateFinishedTrialError:
-            continue  # another process ran it meanwhile
+        if claim_waiting(study, trial):
+            return trial
     return None
 
 
 def install(study: optuna.Study) -> None:
-    """Let ``study.ask`` find queued trials through ``pop_waiting`` where a look is what Optuna's
-    own read costs (the journal, a database); elsewhere (memory) Optuna's own. If a later Optuna
-    no longer calls ``_pop_waiting_trial_id``, this attribute is simply never used."""
-    if isinstance(study._storage, JournalStorage | _CachedStorage):
-        study._pop_waiting_trial_id = lambda: pop_waiting(study)  # type: ignore[method-assign]
+    """Let ``study.ask`` find its queued trials through ``pop_waiting`` where that costs less."""
+    serve_waiting(study, lambda: pop_waiting(study))

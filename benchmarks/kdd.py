@@ -22,7 +22,8 @@ import automl_datasets.uci as uci
 import optuna
 
 from automl.plugin.manager import load_registry
-from automl.search.study import Experiment, run
+from automl.search.study import run
+from automl.settings.experiment import Experiment
 from automl.storage.urls import open_storage
 
 

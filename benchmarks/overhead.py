@@ -83,7 +83,8 @@ def hand_written(n_trials: int) -> tuple[float, float]:
 def harness(n_trials: int, folder: Path, isolation_mode: str) -> tuple[float, float]:
     """The harness's run of the same trials; with ``isolation_mode="subprocess"`` its worker is
     the one this process started (``side``) or, if none, one it starts now."""
-    from automl.search.study import Experiment, run
+    from automl.search.study import run
+    from automl.settings.experiment import Experiment
     from automl.settings.split import SplitConfig
 
     start = time.perf_counter()
@@ -137,7 +138,8 @@ def by_size(url: str, sizes: list[int], measured: int, rounds: int = 4) -> list[
 
     import optuna
 
-    from automl.search.study import Experiment, run
+    from automl.search.study import run
+    from automl.settings.experiment import Experiment
     from automl.storage.records import FIT_TIME, PREDICT_TIME
     from automl.storage.urls import open_storage, redact
 

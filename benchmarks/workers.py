@@ -33,7 +33,8 @@ from automl.storage.urls import open_storage
 WORKER = """
 import sys
 import optuna
-from automl.search.study import Experiment, run
+from automl.search.study import run
+from automl.settings.experiment import Experiment
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 run(Experiment(dataset=sys.argv[1], model=sys.argv[2], storage=sys.argv[3], seed=int(sys.argv[4]),
                n_trials=int(sys.argv[5]), threads=1, progress=False,

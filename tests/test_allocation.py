@@ -9,7 +9,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from automl.search.budget import Learner, _next, eci
+from automl.search.allocation import Learner, eci, next_learner
 
 START = datetime.datetime(2026, 1, 1)
 
@@ -56,8 +56,8 @@ def test_first_trials_go_round_robin_then_to_the_lowest_eci() -> None:
     fast = _learner(_trial(0, 1, 0.80), _trial(1, 1, 0.90))  # best; ECI 1
     slow = _learner(_trial(0, 10, 0.85))  # behind, one improvement: ECI max(10, 2 * 10) = 20
     new = _learner()
-    assert _next([fast, slow, new], maximize=True) is new  # every learner's first trial first
-    assert _next([fast, slow], maximize=True) is fast
+    assert next_learner([fast, slow, new], maximize=True) is new  # every learner's first trial first
+    assert next_learner([fast, slow], maximize=True) is fast
     slow.skipped = "no time"
     fast.n_trials = 2  # done
-    assert _next([fast, slow], maximize=True) is None
+    assert next_learner([fast, slow], maximize=True) is None

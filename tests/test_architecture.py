@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from automl.search.study import _digest
+from automl.search.study import digest
 from automl.settings.experiment import BUDGET, EXECUTION, PROBLEM, Experiment, fields_of
 from automl.settings.split import SplitConfig
 from tests.conftest import ROOT
@@ -203,14 +203,14 @@ CHANGED = {
 def test_a_budget_only_chooses_the_validation_and_is_not_the_problem() -> None:
     base = Experiment(dataset="iris", model="svm", storage="x.journal")
     budgeted = dataclasses.replace(base, split=SplitConfig(budget=60.0))
-    assert _digest(base.identity()) == _digest(budgeted.identity())
+    assert digest(base.identity()) == digest(budgeted.identity())
 
 
 @pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(Experiment)])
 def test_the_study_name_changes_with_the_problem_and_only_with_it(name) -> None:
     base = Experiment(dataset="iris", model="svm", storage="x.journal")
     changed = dataclasses.replace(base, **{name: CHANGED[name]})
-    differs = _digest(base.identity()) != _digest(changed.identity())
+    differs = digest(base.identity()) != digest(changed.identity())
     assert differs is (name in PROBLEM_FIELDS), name
 
 
@@ -228,4 +228,4 @@ def test_a_stored_study_is_found_again_by_name() -> None:
         sampler={"_target_": "optuna.samplers.TPESampler", "seed": 3},
         pruner={"_target_": "optuna.pruners.MedianPruner"},
     )  # fmt: skip
-    assert _digest({**exp.identity(), "data": "abc"}) == "764b96f118"  # as computed by 0.1.0
+    assert digest({**exp.identity(), "data": "abc"}) == "764b96f118"  # as computed by 0.1.0

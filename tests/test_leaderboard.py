@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from automl.commands.leaderboard import main as rebuild_main
-from automl.search.study import ATTR, RESULT, Experiment, run
+from automl.search.study import run
+from automl.settings.experiment import Experiment
+from automl.storage.records import PROBLEM, RESULT
 from automl.storage.urls import open_storage, redact
 from automl.views import leaderboard
 
@@ -20,7 +22,7 @@ def _study(storage, model, val, test, metric="accuracy", direction="maximize", s
         study_name=f"d/{model}/{seed}", storage=storage, direction=direction
     )
     study.set_user_attr(
-        ATTR,
+        PROBLEM,
         {"dataset": "d", "model": model, "seed": seed, "metric": metric, "direction": direction},
     )
     study.add_trial(optuna.trial.create_trial(value=val))

@@ -31,7 +31,8 @@ from automl.fitting.protocol import (
     RemoteError,
     TrialResult,
 )
-from automl.search.study import Experiment, run
+from automl.search.study import run
+from automl.settings.experiment import Experiment
 from automl.storage.records import POPULATION, span
 from automl.storage.urls import open_storage
 from tests.conftest import ROOT

@@ -9,7 +9,8 @@ import uuid
 
 import optuna
 
-from automl.search.study import Experiment, run
+from automl.search.study import run
+from automl.settings.experiment import Experiment
 from automl.storage.urls import open_storage
 from automl.views import leaderboard
 

@@ -9,7 +9,8 @@ import pytest
 from automl.fitting.data import prepare
 from automl.fitting.preprocess import NativeCategories, encode_folds, preprocessor
 from automl.plugin.types import Data
-from automl.search.study import Experiment, run
+from automl.search.study import run
+from automl.settings.experiment import Experiment
 from automl.settings.split import SplitConfig
 
 

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-from automl.search.study import Experiment, run
+from automl.search.study import run
+from automl.settings.experiment import Experiment
 from automl.storage.urls import open_storage
 from tests.conftest import ROOT
 

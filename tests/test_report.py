@@ -15,7 +15,9 @@ import optuna
 import pandas as pd
 import pytest
 
-from automl.search.study import ATTR, RESULT, Experiment, run
+from automl.search.study import run
+from automl.settings.experiment import Experiment
+from automl.storage.records import PROBLEM, RESULT
 from automl.storage.urls import open_storage
 from automl.views import across, figures, leaderboard, report
 from automl.views.report_html import duration
@@ -58,7 +60,7 @@ def _storage(
                                     artifacts=str(folder / "artifacts"))  # fmt: skip
             run(experiment)
     study = optuna.create_study(study_name=f"{HOSTILE}/x", storage=open_storage(url))
-    study.set_user_attr(ATTR, {"dataset": HOSTILE, "model": HOSTILE_MODEL, "seed": 0,
+    study.set_user_attr(PROBLEM, {"dataset": HOSTILE, "model": HOSTILE_MODEL, "seed": 0,
                                "metric": "accuracy", "direction": "maximize"})  # fmt: skip
     study.add_trial(optuna.trial.create_trial(value=0.5))
     study.set_user_attr(

@@ -15,8 +15,10 @@ from automl.plugin.errors import UserError
 from automl.plugin.manager import plugin_manager
 from automl.plugin.registry import collect
 from automl.plugin.task import CLASSIFICATION
-from automl.search.study import RESULT, Experiment, run
+from automl.search.study import run
+from automl.settings.experiment import Experiment
 from automl.settings.split import SplitConfig
+from automl.storage.records import RESULT
 from automl.storage.urls import open_storage
 
 TPE = {"_target_": "optuna.samplers.TPESampler", "seed": 0}

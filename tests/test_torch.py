@@ -19,7 +19,8 @@ from sklearn.model_selection import train_test_split
 
 from automl import FitContext, Task
 from automl.fitting.fitter import epoch_reporter
-from automl.search.study import Experiment, run
+from automl.search.study import run
+from automl.settings.experiment import Experiment
 
 QUICK = {"max_epochs": 3, "batch_size": 64, "random_state": 0, "threads": 1}
 

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-from automl.search.study import Experiment, run
+from automl.search.study import run
+from automl.settings.experiment import Experiment
 from automl.storage.records import OWNER, RETRY_OF, SURPLUS, counted
 from automl.storage.tally import tally
 from automl.storage.urls import open_storage

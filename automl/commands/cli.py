@@ -32,7 +32,7 @@ from automl.fitting import isolation
 from automl.plugin.errors import NotApplicable, UserError, choose
 from automl.plugin.manager import load_registry
 from automl.plugin.registry import Registry
-from automl.search import budget
+from automl.search import allocation, budget
 from automl.search.study import Summary, run
 from automl.storage.urls import default_url, open_storage, redact
 from automl.views import leaderboard
@@ -298,7 +298,7 @@ def _checks_jobs(flags: Any) -> bool:
 def main() -> None:
     """Entry point: load plugins, offer their models and datasets to Hydra, check every job's
     settings, then run the app."""
-    _CLOCK.append(budget.process_started())
+    _CLOCK.append(allocation.process_started())
     if "trial.isolation=inprocess" not in sys.argv:
         isolation.prestart()  # started already by automl.commands.start, the command; not by -m automl.commands.cli
     try:

@@ -1,0 +1,210 @@
+"""How one budget's time is shared among the learners of a comparison.
+
+A :class:`Learner` is one learner's study as the comparison sees it; the :class:`Clock` is the
+budget's time; :func:`next_learner` says whose trial runs next (portfolio configurations
+round-robin, then FLAML's estimated cost for improvement, :func:`eci`); :func:`share` says how
+long that trial may take; :func:`reserve` what the end of the comparison (refits, ensemble,
+closing) still needs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from automl.fitting.protocol import Description
+from automl.search.trials import TrialLoop
+from automl.settings.experiment import Experiment
+from automl.storage.records import FIT_TIME, PREDICT_TIME, RESULT, counted, span
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+# Seconds kept back for writing the leaderboards and leaving, besides the refits and the ensemble.
+CLOSING = 1.5
+CLOSING_SHARE = 0.02  # and this share of the budget
+BLENDING = 0.5  # seconds for the ensemble's selection (measured: under 0.1 s on 45,000 rows)
+RESTART = 3.0  # seconds a fresh worker needs (spawn and imports) before it loads the data again
+SHORTEST = 0.2  # a trial given less than this is not started
+
+
+def process_started() -> float:
+    """When this process started, on ``time.monotonic()``'s clock (Linux: from /proc), so that
+    a budget covers the interpreter's start and the imports; elsewhere, now."""
+    try:
+        with open("/proc/self/stat") as stat:
+            ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as uptime:
+            up = float(uptime.read().split()[0])
+        age = up - ticks / os.sysconf("SC_CLK_TCK")
+        return time.monotonic() - max(0.0, age)
+    except (OSError, ValueError, IndexError):
+        return time.monotonic()
+
+
+class Clock:
+    """The budget's time: a deadline for this run, and what must be kept back for the end."""
+
+    def __init__(self, started: float, seconds: float, used: float) -> None:
+        self.started, self.seconds, self.used_before = started, seconds, used
+        self.deadline = started + seconds - used
+        self.closing = CLOSING + CLOSING_SHARE * seconds
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def used(self) -> float:
+        return self.used_before + time.monotonic() - self.started
+
+
+@dataclass
+class Learner:
+    """One learner of the comparison: its experiment, its opened problem, its study and the
+    loop that runs its trials."""
+
+    exp: Experiment
+    desc: Description
+    study: optuna.Study
+    n_trials: int
+    loop: TrialLoop = field(init=False)
+    skipped: str | None = None  # why it left the search early
+    full: bool = False  # its last ask was surplus: no more trials for it in this run
+    trials: list[FrozenTrial] = field(default_factory=list)  # counted ones, as last read
+
+    def read(self) -> None:
+        self.trials = counted(self.study.get_trials(deepcopy=False))
+
+    @property
+    def finished(self) -> list[FrozenTrial]:
+        return [t for t in self.trials if t.state in FINISHED]
+
+    @property
+    def complete(self) -> list[FrozenTrial]:
+        return [t for t in self.trials if t.state == TrialState.COMPLETE]
+
+    @property
+    def waiting(self) -> bool:
+        return any(t.state == TrialState.WAITING for t in self.trials)
+
+    @property
+    def done(self) -> bool:
+        """Its trial budget is used: by finished trials, and by running ones, which hold their
+        places (a trial a killed run left running, until recovery can close it, as in a study's
+        own loop); or its last ask was surplus."""
+        running = sum(t.state == TrialState.RUNNING for t in self.trials)
+        return self.full or len(self.finished) + running >= self.n_trials
+
+    @property
+    def seconds(self) -> float:
+        return sum(map(span, self.finished))
+
+    def best_trial(self, maximize: bool) -> FrozenTrial | None:
+        complete = self.complete
+        return (max if maximize else min)(complete, key=lambda t: t.value) if complete else None
+
+    def best(self, maximize: bool) -> float | None:
+        values = [t.value for t in self.complete if t.value is not None]
+        return (max if maximize else min)(values) if values else None
+
+    def cheapest(self) -> float | None:
+        """The shortest fit among its finished trials (failed ones too: they cost the same)."""
+        spans = [span(t) for t in self.finished]
+        return min(spans) if spans else None
+
+    @property
+    def refit_ratio(self) -> float:
+        """A refit's seconds per second of one of its trials: a k-fold trial fits k times on
+        (k-1)/k of the rows, the refit once on all of them; a holdout trial once on 4/5."""
+        folds = max(self.desc.folds, 1)
+        return 1.5 / (folds - 1) if folds > 1 else 1.5 / 0.8
+
+    def refit_cost(self, maximize: bool) -> float:
+        """Seconds its refit may take: its best trial's fit on one fold, scaled to all
+        development rows, and its prediction scaled to the test rows, with a margin."""
+        best = self.best_trial(maximize)
+        if best is None:
+            return 0.0
+        folds = max(self.desc.folds, 1)
+        share = (folds - 1) / folds if folds > 1 else 1 - 0.2  # rows a fold's fit saw
+        fit = float(best.user_attrs.get(FIT_TIME, span(best) / folds))
+        predict = float(best.user_attrs.get(PREDICT_TIME, 0.0))
+        validated = self.desc.rows / folds if folds > 1 else self.desc.rows * 0.2
+        tested = self.desc.test_rows / validated if validated and self.desc.test_rows else 1.0
+        return 1.5 * (fit / share + predict * tested) + 0.2
+
+    def refitted(self, maximize: bool) -> bool:
+        """Whether its study holds the refit of its best trial."""
+        best = self.best_trial(maximize)
+        stored = self.study.user_attrs.get(RESULT) or {}
+        return best is not None and stored.get("best_trial") == best.number
+
+
+def eci(learner: Learner, best: float | None, maximize: bool) -> float:
+    """FLAML's estimated cost for improvement of one learner, in seconds of search."""
+    spent, sign = 0.0, 1.0 if maximize else -1.0
+    improved: list[tuple[float, float]] = []  # (seconds spent when found, value), each a new best
+    for t in learner.finished:
+        spent += span(t)
+        if t.state == TrialState.COMPLETE and t.value is not None:
+            if not improved or sign * t.value > sign * improved[-1][1]:
+                improved.append((spent, t.value))
+    if not improved:
+        return spent  # nothing yet: its failures' cost
+    k1, value = improved[-1]
+    k2, previous = improved[-2] if len(improved) > 1 else (0.0, None)
+    own = max(spent - k1, k1 - k2)
+    if best is None or sign * value >= sign * best:
+        return own
+    if previous is None:
+        return max(own, 2 * spent)
+    rate = abs(value - previous) / max(k1 - k2, 1e-9)
+    return max(own, abs(best - value) / rate if rate > 0 else math.inf)
+
+
+def next_learner(learners: Sequence[Learner], maximize: bool) -> Learner | None:
+    """The learner whose trial runs next: portfolio configurations round-robin, then ECI."""
+    open_ = [one for one in learners if not one.skipped and not one.done]
+    if not open_:
+        return None
+    queued = [one for one in open_ if one.waiting or not one.finished]
+    if queued:
+        return min(queued, key=lambda one: len(one.finished))  # ties: the earlier learner
+    values = [v for v in (one.best(maximize) for one in open_) if v is not None]
+    everyone = [v for v in (one.best(maximize) for one in learners) if v is not None] or values
+    best = (max if maximize else min)(everyone) if everyone else None
+    return min(open_, key=lambda one: eci(one, best, maximize))
+
+
+def share(learner: Learner, learners: Sequence[Learner], left: float) -> float:
+    """The most a trial of ``learner`` may take of the ``left`` seconds, besides the cap. Until
+    every learner has had a first trial, none may take more than an equal share of what is left:
+    one slow learner cannot starve the others of their first. Later, a trial may take four times
+    its learner's longest so far, or an equal share among the learners still searching,
+    whichever is more."""
+    untried = [one for one in learners if not one.skipped and not one.finished]
+    if learner in untried:
+        return left / len(untried)
+    searching = [one for one in learners if not one.skipped and not one.done]
+    longest = max(map(span, learner.finished))
+    return max(4 * longest, left / max(len(searching), 1))
+
+
+def reserve(
+    learners: Sequence[Learner],
+    clock: Clock,
+    maximize: bool,
+    dead: bool,
+    but: Learner | None = None,
+) -> float:
+    """Seconds the end needs: every refit still to do (but ``but``'s), the ensemble, closing (and
+    a fresh worker when the last one was stopped)."""
+    refits = sum(
+        one.refit_cost(maximize)
+        for one in learners
+        if one is not but and one.complete and not one.refitted(maximize)
+    )
+    return refits + BLENDING + clock.closing + (RESTART if dead else 0.0)

@@ -1,0 +1,138 @@
+"""The ensemble of a budget comparison: its own study (a leaderboard row without trials), and the
+blend of the learners' refitted bests chosen over their stored validation predictions.
+
+Greedy ensemble selection (:mod:`automl.fitting.ensemble`) chooses weights where the fits run
+(``Blend``); the blend of the refits' test predictions is scored once. The members are those
+refits (the learners' own rows), so the ensemble costs no extra fit and its test score comes from
+the very models the leaderboard reports. If it is not strictly better on validation than its best
+member, it is that member.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import optuna
+
+from automl._version import __version__
+from automl.fitting import ensemble
+from automl.fitting.protocol import Blend, Open, Runner
+from automl.search.allocation import SHORTEST, Clock, Learner
+from automl.search.study import provenance, study_name
+from automl.search.trials import evidence, model_path
+from automl.settings.experiment import Experiment
+from automl.storage import artifacts
+from automl.storage.records import (
+    ENSEMBLE,
+    PREDICTIONS,
+    PROBLEM,
+    RESULT,
+    RUN,
+    ProblemRecord,
+    ResultRecord,
+)
+
+log = logging.getLogger(__name__)
+
+
+def ensemble_study(learners: Sequence[Learner], exp: Experiment, storage: Any) -> optuna.Study:
+    """The study that holds the ensemble's row (and the allocation of the budget) of ``learners``,
+    named by its members' studies."""
+    desc = learners[0].desc
+    members = sorted(one.study.study_name for one in learners)
+    name = study_name(desc.dataset, ENSEMBLE, exp.seed, {"members": members})
+    study = optuna.create_study(
+        study_name=name, storage=storage, direction=desc.direction, load_if_exists=True
+    )
+    if PROBLEM not in study.user_attrs:
+        record = ProblemRecord(
+            dataset=desc.dataset, model=ENSEMBLE, seed=exp.seed, metric=desc.metric,
+            direction=desc.direction, task=desc.task, version=__version__,
+            config={"members": members, "data": desc.fingerprint}, kind=ENSEMBLE,
+            validation=desc.validation,
+        )  # fmt: skip
+        study.set_user_attr(PROBLEM, record.stored())
+    study.set_user_attr(RUN, provenance(exp).stored())
+    return study
+
+
+def _members(
+    learners: Sequence[Learner], results: dict[str, ResultRecord]
+) -> list[tuple[Learner, ResultRecord, Any]]:
+    """The learners whose refit kept its test predictions, with their best trial's kept validation
+    predictions: what can be blended."""
+    members = []
+    for learner in learners:
+        result = results.get(learner.exp.model)
+        if result is None or result.error or result.predictions is None:
+            continue
+        trials = learner.study.get_trials(deepcopy=False)
+        best = trials[result.best_trial] if result.best_trial is not None else None
+        if best is None or PREDICTIONS not in best.user_attrs:
+            continue
+        members.append((learner, result, best))
+    return members
+
+
+def blend(
+    learners: Sequence[Learner],
+    results: dict[str, ResultRecord],
+    fits: Runner,
+    board: optuna.Study,
+    folder: str,
+    maximize: bool,
+    clock: Clock,
+) -> None:
+    """Choose and score the ensemble of the learners' refitted bests; record it on ``board``."""
+    members = _members(learners, results)
+    if not members:
+        board.set_user_attr(
+            RESULT, ResultRecord(error="no learner has predictions to blend").stored()
+        )
+        return
+    key = {one.study.study_name: best.number for one, _, best in members}
+    previous = board.user_attrs.get(RESULT) or {}
+    if previous.get("members") == key and "error" not in previous and previous.get("scored"):
+        return  # the same members as the stored ensemble: nothing to redo
+    try:
+        arrays = tuple(
+            (artifacts.load(folder, best.user_attrs[PREDICTIONS]), artifacts.load(folder, r.predictions))
+            for _, r, best in members
+        )  # fmt: skip
+        fits.call(Open(members[0][0].exp))
+        models = tuple(r.model for _, r, _ in members if r.model)
+        save = str(model_path(folder, board.study_name)) if len(models) == len(members) else None
+        cap = max(clock.left() - clock.closing, SHORTEST)
+        chosen = fits.call(Blend(arrays, ensemble.SIZE, models, save, cap))
+    except KeyboardInterrupt:
+        raise
+    except Exception as error:  # the learners' rows stand; the ensemble says why it has none
+        reason = f"the ensemble failed: {type(error).__name__}: {error}"[:2000]
+        log.warning(reason)
+        board.set_user_attr(RESULT, ResultRecord(error=reason).stored())
+        return
+    sign = 1.0 if maximize else -1.0
+    top = max(range(len(members)), key=lambda i: sign * members[i][1].val_score)
+    weights = list(chosen.weights)
+    val, test = chosen.val_score, chosen.test_score
+    made = {"model": chosen.model, "importance": chosen.importance, "n_classes": chosen.n_classes,
+            **evidence(folder, chosen, board)}  # fmt: skip
+    if not sign * val > sign * members[top][1].val_score:
+        # No better than its best member as the leaderboard reports it: the ensemble is that member.
+        weights = [1.0 if i == top else 0.0 for i in range(len(members))]
+        val, test = members[top][1].val_score, members[top][1].test_score
+        kept = ("model", "importance", "artifacts", "predictions", "scored", "truth", "n_classes")
+        made = {k: getattr(members[top][1], k) for k in kept}
+    used = [(m, w) for m, w in zip(members, weights, strict=True) if w > 0]
+    record = ResultRecord(
+        **made,
+        params={m[0].exp.model: round(w, 4) for m, w in used},
+        val_score=val,
+        test_score=test,
+        fit_time=sum(m[1].fit_time or 0.0 for m, _ in used),
+        predict_time=sum(m[1].predict_time or 0.0 for m, _ in used),
+        device=", ".join(sorted({m[1].device or "cpu" for m, _ in used})),
+    )
+    board.set_user_attr(RESULT, {**record.stored(), "members": key})

@@ -19,7 +19,14 @@ from automl.plugin.domain import Interval, OneOf  # noqa: E402
 from automl.plugin.errors import UserError  # noqa: E402
 from automl.plugin.space import Categorical, Float, Int  # noqa: E402
 from automl.plugin.task import ALL_TASKS, CLASSIFICATION, Task, parse_task  # noqa: E402
-from automl.plugin.types import Data, Dataset, FitContext, Metric, Model  # noqa: E402
+from automl.plugin.types import (  # noqa: E402
+    Data,
+    Dataset,
+    FitContext,
+    Metric,
+    Model,
+    Preprocessing,
+)
 
 
 def load(path: str) -> Any:
@@ -42,6 +49,7 @@ __all__ = [
     "Metric",
     "Model",
     "OneOf",
+    "Preprocessing",
     "Task",
     "UserError",
     "__version__",

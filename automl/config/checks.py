@@ -22,8 +22,9 @@ from automl.plugin.domain import Domain, Interval, problem
 from automl.plugin.errors import UserError, choose
 from automl.plugin.registry import Registry
 from automl.plugin.space import SEARCH, Categorical, resolve
+from automl.plugin.types import Model
 from automl.search import samplers
-from automl.storage import urls as storage
+from automl.storage import urls
 
 # The numeric settings and what each accepts: (dotted key, domain, None allowed).
 POSITIVE = Interval(0, low_open=True)
@@ -104,9 +105,18 @@ def check_folder(key: str, path: str) -> None:
         ) from None
 
 
+def _installed(model: Model) -> None:
+    """Refuse a learner whose libraries are not installed here, saying how to install them."""
+    why = model.unavailable()
+    if why is not None:
+        raise UserError(why)
+
+
 def check_model(config: Mapping[str, Any], registry: Registry) -> None:
-    """Fixed hyperparameters inside their model's domains, and ranges that can be searched."""
+    """A model whose libraries are installed, fixed hyperparameters inside its domains, and ranges
+    that can be searched."""
     model = registry.model(config["model"]["name"])
+    _installed(model)
     params = config["model"].get("params") or {}
     space = config["model"].get("space") or {}
     for name, value in params.items():
@@ -140,7 +150,7 @@ def check_budget(config: Mapping[str, Any], registry: Registry) -> None:
             "drop trial.isolation=inprocess (accepted with a budget: trial.isolation=subprocess)"
         )
     for name in config["learners"] or []:
-        registry.model(str(name))
+        _installed(registry.model(str(name)))
     if config["search"]["population"] != 1:
         raise UserError(
             f"search.population={config['search']['population']} trains trials of one study "
@@ -165,9 +175,9 @@ def check_job(config: Mapping[str, Any], registry: Registry) -> None:
     check_folder("leaderboard.dir", str(config["leaderboard"]["dir"]))
     if config["storage"] is not None:
         url = str(config["storage"])
-        folder = storage.journal_folder(url)
+        folder = urls.journal_folder(url)
         if folder is None:
-            storage.check_url(url)
+            urls.check_url(url)
         else:
             check_folder("storage", str(folder))
     with warnings.catch_warnings():  # "experimental" warnings belong to the run, not the check

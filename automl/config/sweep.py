@@ -38,7 +38,7 @@ def _values(override: object) -> list[str]:
         value = override.value()  # type: ignore[attr-defined]
     except HydraException:
         raise UserError(
-            "with budget=..., model= takes a list of learners (model=svm,lightgbm), "
+            "with budget=..., model= takes a list of learners (model=svm,knn), "
             "not glob() or range()"
         ) from None
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -52,17 +51,12 @@ class NonFiniteScore(ValueError):
     """A metric gave NaN or infinity: the trial fails rather than poison the search."""
 
 
-def device_in_words(requested: str) -> str:
-    """Where this process's fits ran for ``device=requested``: a GPU only if a learner loaded torch
-    (the core names no learner, so it asks torch only when one has imported it)."""
-    if requested == "cpu" or "torch" not in sys.modules:
-        return "cpu"
-    import torch
-
-    if not torch.cuda.is_available():
-        return "cpu" if requested == "auto" else "cuda requested, none available"
-    index = int(requested.split(":")[1]) if requested.startswith("cuda:") else 0
-    return f"{requested if index else 'cuda'} ({torch.cuda.get_device_name(index)})"
+def trained_on(estimator: Any) -> str:
+    """Where a fitted estimator trained, as its learner says it (``device_``, in words: a deep
+    learner on a GPU names it), else the CPU; the last step of a pipeline is the learner."""
+    while hasattr(estimator, "steps"):
+        estimator = estimator.steps[-1][1]
+    return str(getattr(estimator, "device_", "cpu"))
 
 
 def epoch_reporter(judge: Judge, direction: str) -> Callable[[int, float], None]:
@@ -119,6 +113,7 @@ class Fitter:
             portfolio=resolved.model.portfolio,
             population=resolved.model.fit_population is not None,
             population_varies=resolved.model.population_varies,
+            libraries=resolved.model.libraries,
         )
 
     def trial(self, request: FitTrial, judge: Judge | None = None) -> TrialResult:
@@ -287,14 +282,14 @@ class Fitter:
         if request.save is not None:
             winner = Winner.of(outcome.estimator, p.classes, p.X_test)
             importance = self._save(
-                winner, request.save, outcome.score, request.params, started, request.cap, None
+                winner, request.save, outcome.score, request.params, started, request.cap
             )
             saved = request.save
         return RefitResult(
             test_score=outcome.score,
             fit_time=outcome.fit_time,
             predict_time=outcome.predict_time,
-            device=device_in_words(resolved.context.device),
+            device=trained_on(outcome.estimator),
             predictions=blendable(outcome.estimator, p.X_test, outcome.prediction, resolved.metric,
                                   resolved.context.n_classes) if keep else None,
             scored=np.asarray(outcome.prediction),
@@ -312,9 +307,11 @@ class Fitter:
         params: Mapping[str, Any],
         started: float,
         cap: float | None,
-        name: str | None,
+        name: str | None = None,
+        libraries: Sequence[str] | None = None,
     ) -> dict[str, Any]:
-        """Explain ``winner`` on the test split (within a tenth of what ``cap`` leaves) and save it."""
+        """Explain ``winner`` on the test split (within a tenth of what ``cap`` leaves) and save it
+        as model ``name`` (the learner's, by default), made with ``libraries`` (its own)."""
         resolved = self._opened()
         p, metric = resolved.prepared, resolved.metric
         # A tenth of what the cap leaves: under a budget the other learners' refits come first
@@ -325,7 +322,7 @@ class Fitter:
             "dataset": p.name, "model": name or resolved.model.name, "task": p.task.value,
             "metric": metric.name, "direction": metric.direction, "test_score": test_score,
             "test_rows": len(p.y_test), "params": dict(params), "importance": importance,
-        })  # fmt: skip
+        }, resolved.model.libraries if libraries is None else libraries)  # fmt: skip
         return importance
 
     def blend(self, request: Blend) -> BlendResult:
@@ -359,7 +356,11 @@ class Fitter:
         importance = None
         if request.save is not None and request.models:
             winner = Winner.ensemble([model_file.load(m) for m in request.models], chosen.weights)
-            importance = self._save(winner, request.save, test, {}, started, request.cap, ENSEMBLE)
+            made = [model_file.libraries(model_file.header(m)) for m in request.models]
+            libraries = list(dict.fromkeys(name for each in made for name in each))
+            importance = self._save(
+                winner, request.save, test, {}, started, request.cap, ENSEMBLE, libraries
+            )
         return BlendResult(
             chosen.weights, chosen.score, chosen.member_scores, test,
             predictions=test_blend.astype(np.float32), scored=shown(test_blend),

@@ -6,21 +6,27 @@ wins), then the payload, the estimator as joblib writes it. The header is read b
 payload is unpickled, so a file that is not a model, a model from a newer harness, and a damaged
 file each get one line saying so.
 
+The header names the libraries whose versions matter to the unpickled model (``checked``): the
+harness's own that a model holds, and those its learners' plugins declare (``Model.libraries``);
+loading it elsewhere says in one line each which of them differ.
+
 joblib, not skops: skops' safe format loads only types it is told to trust, and a model here holds
-our own classes, LightGBM boosters and torch modules, so every load would have to trust them all
-anyway; joblib comes with scikit-learn and writes numpy arrays efficiently. Pickle-based files run
+our own classes and whatever objects its learners' libraries make (boosters, network modules), so
+every load would have to trust them all anyway; joblib comes with scikit-learn and writes numpy arrays efficiently. Pickle-based files run
 code when loaded: load only model files you made or trust (the checksum catches damage, not malice).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
 import os
 import re
+import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +34,7 @@ import joblib
 
 from automl._version import __version__
 from automl.plugin.errors import UserError
-from automl.storage.provenance import versions
+from automl.storage.provenance import HARNESS, versions
 
 MAGIC = b"automl-model\n"
 FORMAT = 1
@@ -39,15 +45,19 @@ def _release(text: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", text.split("+")[0])[:3])
 
 
-def save(model: Any, path: str | Path, about: Mapping[str, Any]) -> dict[str, Any]:
-    """Write ``model`` to ``path`` (atomically) with ``about`` in its header; return the header."""
+def save(
+    model: Any, path: str | Path, about: Mapping[str, Any], libraries: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Write ``model`` to ``path`` (atomically) with ``about`` in its header; return the header.
+    ``libraries``: those its learners fit with, whose versions matter to it."""
     buffer = io.BytesIO()
     joblib.dump(model, buffer, compress=3)
     payload = buffer.getvalue()
     header = {
         "format": FORMAT,
         "automl": __version__,
-        "versions": versions(),
+        "versions": versions(libraries),
+        "checked": list(dict.fromkeys((*CHECKED, *libraries))),
         "sha256": hashlib.sha256(payload).hexdigest(),
         "bytes": len(payload),
         **about,
@@ -66,23 +76,42 @@ def header(path: str | Path) -> dict[str, Any]:
     return _read(path, payload=False)[0]
 
 
-# Libraries whose version matters to an unpickled model.
-CHECKED = ("scikit-learn", "numpy", "lightgbm", "torch")
+# The harness's libraries whose version matters to every unpickled model (its pipelines, arrays).
+CHECKED = ("scikit-learn", "numpy")
+
+
+def libraries(about: Mapping[str, Any]) -> list[str]:
+    """The libraries a saved model's header says matter to it. A file written before the header
+    named them (without ``checked``): the harness's that matter, and every learner library whose
+    version it recorded (beyond the harness's own, its plugins and Python)."""
+    if "checked" in about:
+        return list(about["checked"])
+    made = about.get("versions") or {}
+    learners = [n for n in made if n not in (*HARNESS, "automl", "python") and ":" not in n]
+    return [*CHECKED, *learners]
 
 
 def differences(about: Mapping[str, Any]) -> list[str]:
     """What differs between the versions a model was saved with and the ones installed here."""
-    made, here = about.get("versions") or {}, versions()
+    made, checked = about.get("versions") or {}, libraries(about)
+    here = versions(checked)
     return [
         f"saved with {name} {made[name]}; this is {name} {here.get(name, 'not installed')}"
-        for name in CHECKED
+        for name in checked
         if name in made and made[name] != here.get(name)
     ]
+
+
+# Where the harness's classes that a saved model holds lived before its modules moved into layer
+# folders (automl 0.1.0): a file saved then names them there.
+MOVED = {"automl.winner": "automl.fitting.winner", "automl.preprocess": "automl.fitting.preprocess"}
 
 
 def load(path: str | Path) -> Any:
     """The fitted model saved at ``path``."""
     about, payload = _read(path, payload=True)
+    for old, new in MOVED.items():  # the name unpickling looks up, for the class that moved
+        sys.modules.setdefault(old, importlib.import_module(new))
     return joblib.load(io.BytesIO(payload))
 
 

@@ -1,13 +1,14 @@
 """Preprocessing per learner family, as scikit-learn pipelines fitted on training rows only.
 
-A model declares its family in ``Model.preprocessing``:
+A model declares its family in ``Model.preprocessing``: one the core makes, by name (``FAMILIES``),
+or its own ``automl.Preprocessing``:
 
 - ``onehot``: impute (median for numbers, the most frequent value for categories) and one-hot
-  encode categories; for learners that need numbers (linear, SVM, k-NN, neural networks), which
-  scale their inputs themselves.
+  encode categories; for learners that need numbers (linear models, SVMs, k-NN, neural networks),
+  which scale their inputs themselves.
 - ``ordinal``: impute and encode categories as integers; for tree ensembles.
 - ``native``: categories stay pandas categoricals and missing values stay missing; for learners
-  that handle both (LightGBM).
+  that handle both (gradient-boosting libraries with categorical support).
 
 Preprocessing applies to DataFrames (tabular data with column types); arrays of numbers pass
 through untouched. During a search each fold's preprocessing is fitted once, on that fold's training
@@ -17,6 +18,7 @@ predicts on raw rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -29,8 +31,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from automl.fitting.data import Fold, Prepared
+from automl.plugin.types import Preprocessing
 
-FAMILIES = ("onehot", "ordinal", "native")
 _NUMBERS = make_column_selector(dtype_include="number")
 _CATEGORIES = make_column_selector(dtype_exclude="number")
 
@@ -53,16 +55,9 @@ class NativeCategories(TransformerMixin, BaseEstimator):
         return X
 
 
-def preprocessor(family: str) -> Any:
-    """An unfitted transformer for ``family``."""
-    if family == "native":
-        return NativeCategories()
-    if family == "onehot":
-        encode = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32)
-    elif family == "ordinal":
-        encode = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
-    else:
-        raise ValueError(f"unknown preprocessing '{family}'; available: {', '.join(FAMILIES)}")
+def _imputed(encode: Any) -> Any:
+    """Numbers imputed with the median; other columns with the most frequent value, then
+    ``encode``d."""
     return ColumnTransformer(
         [
             ("numbers", SimpleImputer(strategy="median"), _NUMBERS),
@@ -76,30 +71,60 @@ def preprocessor(family: str) -> Any:
     )
 
 
+def _onehot() -> Any:
+    return _imputed(OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32))
+
+
+def _ordinal() -> Any:
+    return _imputed(OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1))
+
+
+# The families the core makes, by the names a Model gives (automl.plugin.types.PREPROCESSING).
+FAMILIES: dict[str, Callable[[], Any]] = {
+    "onehot": _onehot,
+    "ordinal": _ordinal,
+    "native": NativeCategories,
+}
+
+
+def family(declared: str | Preprocessing) -> Preprocessing:
+    """A model's declared preprocessing as one: the core's family of that name, or its own."""
+    if isinstance(declared, Preprocessing):
+        return declared
+    if declared not in FAMILIES:
+        raise ValueError(f"unknown preprocessing '{declared}'; available: {', '.join(FAMILIES)}")
+    return Preprocessing(declared, FAMILIES[declared])
+
+
+def preprocessor(declared: str | Preprocessing) -> Any:
+    """An unfitted transformer of the family ``declared``."""
+    return family(declared).make()
+
+
 def applies(X: Any) -> bool:
     return isinstance(X, pd.DataFrame)
 
 
-def wrap(estimator: Any, family: str, X: Any) -> Any:
+def wrap(estimator: Any, declared: str | Preprocessing, X: Any) -> Any:
     """``estimator`` behind its family's preprocessing, when ``X`` needs it."""
     return (
-        Pipeline([("preprocess", preprocessor(family)), ("model", estimator)])
+        Pipeline([("preprocess", preprocessor(declared)), ("model", estimator)])
         if applies(X)
         else estimator
     )
 
 
-def encode_folds(prepared: Prepared, family: str) -> Prepared:
+def encode_folds(prepared: Prepared, declared: str | Preprocessing) -> Prepared:
     """The folds with preprocessing fitted on each fold's training rows, computed once per family
-    and shared by every trial of every study that uses this ``prepared``."""
+    (by its name) and shared by every trial of every study that uses this ``prepared``."""
     if not applies(prepared.X_dev):
         return prepared
-    cache = prepared.encoded
-    if family not in cache:
+    made, cache = family(declared), prepared.encoded
+    if made.name not in cache:
         folds = []
         for fold in prepared.folds:
-            step = preprocessor(family).fit(fold.X_train)
+            step = made.make().fit(fold.X_train)
             folds.append(Fold(step.transform(fold.X_train), fold.y_train,
                               step.transform(fold.X_valid), fold.y_valid))  # fmt: skip
-        cache[family] = tuple(folds)
-    return replace(prepared, folds=cache[family])
+        cache[made.name] = tuple(folds)
+    return replace(prepared, folds=cache[made.name])

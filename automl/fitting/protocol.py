@@ -59,6 +59,7 @@ class Description:
     # parameters in which those may differ.
     population: bool = False
     population_varies: frozenset[str] = frozenset()
+    libraries: tuple[str, ...] = ()  # what the model fits with (Model.libraries), for provenance
 
 
 @dataclass(frozen=True)

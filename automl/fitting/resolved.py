@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from automl.fitting.data import Prepared, for_model, prepare
 from automl.fitting.preprocess import encode_folds
-from automl.plugin.errors import NotApplicable
+from automl.plugin.errors import NotApplicable, UserError
 from automl.plugin.registry import Registry
 from automl.plugin.space import SearchSpace, resolve
 from automl.plugin.types import Dataset, FitContext, Metric, Model
@@ -65,6 +65,8 @@ def resolve_experiment(exp: Experiment, registry: Registry) -> Resolved:
     data = prepared(spec, options, exp.split)
     metric = registry.metric_for(exp.metric, data.task)
     model = registry.model(exp.model)
+    if model.unavailable() is not None:
+        raise UserError(str(model.unavailable()))
     if model.max_rows is not None and len(data.y_dev) > model.max_rows:
         raise NotApplicable(
             f"model '{model.name}' fits at most {model.max_rows:,} training rows; "

@@ -25,6 +25,7 @@ class Registry:
         self._items: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
         self._owners: dict[tuple[str, str], str] = {}
         self._packages = dict(packages or {})  # plugin name -> "package version", for messages
+        self._said: set[str] = set()  # what was said once of a model that cannot run here
 
     def _named(self, plugin: str) -> str:
         package = self._packages.get(plugin)
@@ -77,8 +78,19 @@ class Registry:
         return list(self._items["model"].values())
 
     def default_comparison(self) -> list[str]:
-        """The models ``automl`` compares when none is named, in the order they registered."""
-        return [m.name for m in self.models() if m.in_default_comparison]
+        """The models ``automl`` compares when none is named, in the order they registered: those
+        that say so, but for any whose library is not installed here (left out, saying why)."""
+        chosen = []
+        for model in self.models():
+            if not model.in_default_comparison:
+                continue
+            why = model.unavailable()
+            if why is None:
+                chosen.append(model.name)
+            elif why not in self._said:
+                self._said.add(why)
+                log.warning("%s; it is left out of the default comparison", why)
+        return chosen
 
     def metrics(self) -> list[Metric]:
         return list(self._items["metric"].values())

@@ -1,10 +1,11 @@
 """What a plugin registers: datasets (``Dataset``, which load ``Data``), learners (``Model``, built
-with a ``FitContext``) and metrics (``Metric``)."""
+with a ``FitContext``, encoded by a ``Preprocessing``) and metrics (``Metric``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, Literal
 
 from automl.plugin.errors import UserError
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
 
 
 MODALITIES = ("tabular", "image", "sequence")
+# The preprocessing families the core makes (automl.fitting.preprocess), by name: ``onehot``
+# (impute, one-hot encode categories: for learners that need numbers), ``ordinal`` (impute,
+# categories as integers: tree ensembles), ``native`` (categories as pandas categoricals and
+# missing values kept: learners that handle both). A learner may bring its own (Preprocessing).
+PREPROCESSING = ("onehot", "ordinal", "native")
 REQUIRED = "???"  # the default of a dataset option that the user must set
 
 
@@ -83,6 +89,18 @@ class FitContext:
 
 
 @dataclass(frozen=True)
+class Preprocessing:
+    """A learner family's own preprocessing of tables: ``make()`` returns an unfitted scikit-learn
+    transformer from the dataset's frame to what the learner takes. It is fitted on each fold's
+    training rows once and shared by every trial (of every learner that names the same ``name``),
+    and put before the learner in its refitted, saved model. Arrays (images, sequences, numbers
+    without column types) pass to the learner untouched."""
+
+    name: str
+    make: Callable[[], Any]
+
+
+@dataclass(frozen=True)
 class Model:
     """A learner: ``build(params, context)`` returns an unfitted scikit-learn style estimator.
 
@@ -91,6 +109,13 @@ class Model:
     ``modalities`` lists the inputs it takes as they are; a tabular learner gets images and sequences
     flattened, so every learner competes wherever it can. ``domains`` says what values a parameter
     accepts at all (automl.plugin.domain), so that a fixed one is checked before any trial runs.
+
+    What its family needs from the harness it declares here too: its ``preprocessing`` (a family
+    the core makes, by name, or its own), and the ``libraries`` it fits with, as pip names them
+    (``("lightgbm",)``). Their versions are recorded with each of its results and checked when its
+    saved model is loaded; a learner whose library is not installed is refused before any job
+    starts, with ``install`` (default ``pip install <libraries>``) as the hint, and is left out of
+    the default comparison.
     """
 
     name: str
@@ -100,7 +125,9 @@ class Model:
     domains: Mapping[str, Domain] = field(default_factory=dict)
     tasks: frozenset[Task] = ALL_TASKS
     modalities: frozenset[str] = frozenset({"tabular"})
-    preprocessing: str = "onehot"  # onehot, ordinal or native: see automl.fitting.preprocess
+    preprocessing: str | Preprocessing = "onehot"  # one of PREPROCESSING, or its own
+    libraries: tuple[str, ...] = ()
+    install: str = ""
     max_rows: int | None = None  # training rows beyond which the learner does not scale
     description: str = ""
     # Whether ``automl`` without ``model=...`` compares it (the built-in classical learners do).
@@ -118,6 +145,32 @@ class Model:
     # The searched parameters in which members of one population may differ; the study draws the
     # others once per population (with its first member), so that the members fit one program.
     population_varies: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        family = self.preprocessing
+        if not isinstance(family, Preprocessing) and family not in PREPROCESSING:
+            raise UserError(
+                f"model '{self.name}' declares preprocessing {family!r}; accepted: "
+                f"{', '.join(PREPROCESSING)}, or its own automl.Preprocessing"
+            )
+
+    def missing(self) -> list[str]:
+        """Its libraries that are not installed here."""
+        out = []
+        for library in self.libraries:
+            try:
+                version(library)
+            except PackageNotFoundError:
+                out.append(library)
+        return out
+
+    def unavailable(self) -> str | None:
+        """Why it cannot run here (a library is not installed, and how to install it), or None."""
+        missing = self.missing()
+        if not missing:
+            return None
+        hint = self.install or f"pip install {' '.join(missing)}"
+        return f"model '{self.name}' needs {', '.join(missing)}, which is not installed: {hint}"
 
     def initial_params(self) -> dict[str, Any]:
         """Every hyperparameter with its starting setting: the default, or ``search``."""

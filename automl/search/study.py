@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -85,12 +85,13 @@ def study_name(dataset: str, model: str, seed: int, identity: Mapping[str, Any])
     return f"{dataset}/{model}/seed={seed}/{digest(identity)}"
 
 
-def provenance(exp: Experiment) -> RunRecord:
-    """How the latest run of a study was made: enough to make it again."""
+def provenance(exp: Experiment, libraries: Sequence[str] = ()) -> RunRecord:
+    """How the latest run of a study was made, with ``libraries`` (its learners'): enough to make
+    it again."""
     return RunRecord(
         command=exp.command,
         config=dict(exp.resolved or {}),
-        versions=versions(),
+        versions=versions(libraries),
         isolation=exp.isolation,
     )
 
@@ -126,7 +127,7 @@ def open_study(exp: Experiment, desc: Description, storage: Any = None) -> tuple
     )
     if PROBLEM not in study.user_attrs:
         study.set_user_attr(PROBLEM, _problem(exp, desc).stored())
-    study.set_user_attr(RUN, provenance(exp).stored())
+    study.set_user_attr(RUN, provenance(exp, desc.libraries).stored())
     n_trials, study.sampler = samplers.for_study(desc.space, exp)
     install(study)  # queued trials found from the tally's look, not a read of every trial
     return study, n_trials

@@ -1,7 +1,9 @@
 """Builders and search spaces of the classical learners.
 
 Imports of scikit-learn estimators and LightGBM happen inside the builders, so that loading the plugin
-(which every ``automl`` start does) stays cheap.
+(which every ``automl`` start does) stays cheap. Each learner declares the library it fits with
+(``libraries``): its version is recorded with the learner's results and checked when its saved model
+is loaded.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from automl import Categorical, FitContext, Float, Int, Interval, Model, OneOf
 
 CLASSIFY = {"task": ["binary", "multiclass"]}
 SCALERS = ("standard", "minmax", "none")
+SKLEARN = ("scikit-learn",)  # the library the scikit-learn learners fit with
 
 
 def _jobs(context: FitContext) -> int:
@@ -194,6 +197,7 @@ def _forest(name: str, build: Any, description: str) -> Model:
     return Model(
         name,
         build,
+        libraries=SKLEARN,
         in_default_comparison=True,  # `automl` without model=... compares it
         space=FOREST_SPACE,
         defaults={"n_estimators": 200},
@@ -208,6 +212,7 @@ MODELS = (
     Model(
         "dummy",
         build_dummy,
+        libraries=SKLEARN,
         in_default_comparison=True,  # `automl` without model=... compares it
         defaults={"strategy": "auto"},
         domains={
@@ -220,6 +225,7 @@ MODELS = (
     Model(
         "linear",
         build_linear,
+        libraries=SKLEARN,
         in_default_comparison=True,  # `automl` without model=... compares it
         space={"C": Float(1e-4, 1e4, log=True), "scaler": Categorical(SCALERS)},
         defaults={"scaler": "standard", "max_iter": 1000},
@@ -230,6 +236,7 @@ MODELS = (
     Model(
         "knn",
         build_knn,
+        libraries=SKLEARN,
         in_default_comparison=True,  # `automl` without model=... compares it
         space={
             "n_neighbors": Int(1, 50, log=True),
@@ -246,6 +253,7 @@ MODELS = (
     Model(
         "svm",
         build_svm,
+        libraries=SKLEARN,
         in_default_comparison=True,  # `automl` without model=... compares it
         space={
             "kernel": Categorical(("linear", "rbf")),
@@ -266,6 +274,7 @@ MODELS = (
     Model(
         "decision_tree",
         build_decision_tree,
+        libraries=SKLEARN,
         in_default_comparison=True,  # `automl` without model=... compares it
         space={
             # entropy is the information-gain criterion
@@ -284,6 +293,7 @@ MODELS = (
     Model(
         "lightgbm",
         build_lightgbm,
+        libraries=("lightgbm",),
         in_default_comparison=True,  # `automl` without model=... compares it
         space={
             "n_estimators": Int(50, 2000, log=True),

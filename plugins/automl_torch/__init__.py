@@ -102,6 +102,7 @@ MODELS = (
     Model(
         "mlp",
         _builder("mlp"),
+        libraries=("torch",),
         space={
             "depth": Int(1, 4),
             "width": Int(32, 1024, log=True),
@@ -120,6 +121,7 @@ MODELS = (
     Model(
         "cnn",
         _builder("cnn"),
+        libraries=("torch",),
         space={
             "depth": Int(1, 3),
             "channels": Int(8, 64, log=True),
@@ -137,6 +139,7 @@ MODELS = (
     Model(
         "rnn",
         _builder("rnn"),
+        libraries=("torch",),
         space={
             "cell": Categorical(("gru", "lstm")),
             "hidden": Int(16, 256, log=True),

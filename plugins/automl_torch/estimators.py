@@ -46,6 +46,14 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def in_words(device: torch.device) -> str:
+    """Where a network trained, as a leaderboard says it: ``cpu``, or the GPU and its name."""
+    if device.type != "cuda":
+        return "cpu"
+    index = device.index or 0
+    return f"{f'cuda:{index}' if index else 'cuda'} ({torch.cuda.get_device_name(index)})"
+
+
 def resident(X: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``X`` on ``device`` as float32 with NaN padding zeroed, and sequence lengths.
 
@@ -257,6 +265,7 @@ class _TorchEstimator(BaseEstimator):
             generator, train, valid, scale = self._split(x, lengths, device)
             self.model_ = _Model(scale, self._network(tuple(x.shape[1:]), outputs)).to(device)
             self._train(x, lengths, targets, train, valid, generator, device, start)
+        self.device_ = in_words(device)  # where it trained, for the row that reports it
         return self
 
     def _split(self, x: torch.Tensor, lengths: torch.Tensor | None, device: torch.device) -> Any:

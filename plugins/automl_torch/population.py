@@ -40,6 +40,7 @@ from automl_torch.estimators import (
     _autocast,
     _Model,
     _TorchEstimator,
+    in_words,
     resident,
     resolve_device,
 )
@@ -147,6 +148,7 @@ class _Program:
                 torch.manual_seed(member.random_state)
                 network = member._network(tuple(x.shape[1:]), outputs)
                 member.model_ = _Model(copy.deepcopy(scale), network).to(device)
+                member.device_ = in_words(device)
             # Every member's scaling is the same (the same training rows): applied once to all
             # rows here, not per member and batch inside the program, so that the first layer's
             # input is one tensor that every member shares (the same values as alone, elementwise).

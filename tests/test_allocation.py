@@ -56,7 +56,9 @@ def test_first_trials_go_round_robin_then_to_the_lowest_eci() -> None:
     fast = _learner(_trial(0, 1, 0.80), _trial(1, 1, 0.90))  # best; ECI 1
     slow = _learner(_trial(0, 10, 0.85))  # behind, one improvement: ECI max(10, 2 * 10) = 20
     new = _learner()
-    assert next_learner([fast, slow, new], maximize=True) is new  # every learner's first trial first
+    assert (
+        next_learner([fast, slow, new], maximize=True) is new
+    )  # every learner's first trial first
     assert next_learner([fast, slow], maximize=True) is fast
     slow.skipped = "no time"
     fast.n_trials = 2  # done

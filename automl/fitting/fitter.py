@@ -212,9 +212,7 @@ class Fitter:
             context = replace(resolved.context, started=began, trial=member.number)
             judge = judges[i]
             if judge is not None and one_fold:  # holdout: a pruner judges epochs
-                context = replace(
-                    context, report=epoch_reporter(judge, resolved.metric.direction)
-                )
+                context = replace(context, report=epoch_reporter(judge, resolved.metric.direction))
             try:
                 built.append(resolved.model.build(member.params, context))
                 live.append(i)

@@ -58,7 +58,6 @@ class Limits:
     memory: float | None = None  # MiB of resident memory the worker may use (data included)
 
 
-
 def fitter(registry: Registry | None = None) -> Fitter:
     """A Fitter, imported only where fits run: the fitting stack (scikit-learn, the data's loaders)
     costs a second or two to import, which the harness's process, whose fits run in the worker,
@@ -66,7 +65,6 @@ def fitter(registry: Registry | None = None) -> Fitter:
     from automl.fitting.fitter import Fitter
 
     return Fitter(registry)
-
 
 
 def _die_with_parent() -> None:
@@ -195,7 +193,6 @@ def _spawn_replayable() -> Iterator[None]:
         yield
     finally:
         default._actual_context = saved
-
 
 
 class Worker:

@@ -225,7 +225,7 @@ CHANGED = {
 
 def test_a_budget_only_chooses_the_validation_and_is_not_the_problem() -> None:
     base = Experiment(dataset="iris", model="svm", storage="x.journal")
-    budgeted = dataclasses.replace(base, split=SplitConfig(budget=60.0))
+    budgeted = dataclasses.replace(base, split=SplitConfig(seconds=60.0))
     assert digest(base.identity()) == digest(budgeted.identity())
 
 

@@ -95,11 +95,11 @@ def test_a_class_too_small_to_stratify_is_a_user_error() -> None:
 def test_validation_auto_cross_validates_small_data_and_holds_out_large() -> None:
     from automl.settings.split import SplitConfig
 
-    auto = SplitConfig(validation="auto", budget=60.0)
+    auto = SplitConfig(validation="auto", seconds=60.0)
     # 60 s of budget: k-fold up to 10 million cells per hour × 60/3600, rows × features / 0.9.
     assert auto.chosen(1_700, 20).validation == "cv"  # 37,778 cells
     assert auto.chosen(32_561, 14).validation == "holdout"  # Adult: 506,504 cells
-    assert SplitConfig(validation="auto", budget=3600.0).chosen(32_561, 14).validation == "cv"
+    assert SplitConfig(validation="auto", seconds=3600.0).chosen(32_561, 14).validation == "cv"
     assert SplitConfig(validation="auto").chosen(150_000, 2).validation == "holdout"  # rows
     assert SplitConfig(validation="holdout").chosen(10, 2).validation == "holdout"
     assert auto.chosen(100, 4).describe(auto=True) == "5-fold cross-validation (validation=auto)"

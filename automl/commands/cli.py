@@ -60,7 +60,7 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
     out = Path(HydraConfig.get().runtime.output_dir)
     try:
         if cfg.budget is not None:
-            record = _compare(cfg)
+            record = _budget_job(cfg)
         else:
             record = _studied(run(nodes.experiment(cfg, _command())))
     except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: keep what finished, then stop the sweep
@@ -103,7 +103,7 @@ def _studied(summary: Summary) -> dict[str, Any]:
     return record
 
 
-def _compare(cfg: DictConfig) -> dict[str, Any]:
+def _budget_job(cfg: DictConfig) -> dict[str, Any]:
     """A budget-mode job: every learner of the dataset within ``budget`` seconds."""
     started = _CLOCK.pop() if _CLOCK else time.monotonic()
     exps = nodes.experiments(cfg, load_registry(), _command(budgeted=True))

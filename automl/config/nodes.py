@@ -102,7 +102,7 @@ def experiments(cfg: Any, registry: Registry, command: str | None = None) -> lis
                 model=name,
                 params=model.initial_params(),
                 space={k: to_config(p) for k, p in model.space.items()},
-                split=replace(base.split, budget=cfg.budget),
+                split=replace(base.split, seconds=cfg.budget),
                 timeout=None,  # the budget ends the search
                 budgeted=True,
                 keep_predictions=True,

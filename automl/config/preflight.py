@@ -29,8 +29,6 @@ from automl.plugin.registry import Registry
 
 CONFIG_MODULE = "automl.conf"
 CONFIG_NAME = "config"
-# Hydra flags after which there is no job to check: they print help or information and exit.
-NO_JOB = {"--help", "-h", "--hydra-help", "--info", "-i", "--shell-completion", "-sc"}
 BASIC_SWEEPER = f"{BasicSweeper.__module__}.{BasicSweeper.__name__}"
 TYPES = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
 

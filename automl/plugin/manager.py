@@ -88,11 +88,3 @@ def describe() -> list[dict[str, str]]:
         }
         for name, (package, version) in sorted(origins(pm).items())
     ]
-
-
-def import_optional(module: str, purpose: str) -> object:
-    """Import an optional dependency, saying what it is for when it is missing."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ImportError(f"{purpose} needs the '{module}' package: pip install {module}") from None

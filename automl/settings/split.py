@@ -31,17 +31,18 @@ class SplitConfig:
     validation_size: float = ValidationSchema.size  # holdout: share of the development rows
     folds: int = ValidationSchema.folds  # cv: number of folds
     seed: int = Schema.seed
-    # validation=auto: the seconds of the budget it serves (None: an hour). Not part of the
-    # problem: the method it chooses is (see ``chosen``), so a larger budget extends the study.
-    budget: float | None = field(default=None, metadata={"identity": False})
+    # validation=auto: the seconds of the search it serves, a comparison's budget (None: an hour).
+    # Not part of the problem: the method it chooses is (see ``chosen``), so a larger budget
+    # extends the study.
+    seconds: float | None = field(default=None, metadata={"identity": False})
 
     def chosen(self, rows: int, features: int) -> SplitConfig:
         """This config with ``validation=auto`` resolved for data of this shape."""
         if self.validation != "auto":
             return self
-        hours = (3600.0 if self.budget is None else self.budget) / 3600.0
+        hours = (3600.0 if self.seconds is None else self.seconds) / 3600.0
         small = rows < AUTO_CV_ROWS and rows * features / 0.9 < AUTO_CV_CELLS_PER_HOUR * hours
-        return replace(self, validation="cv" if small else "holdout", budget=None)
+        return replace(self, validation="cv" if small else "holdout", seconds=None)
 
     def describe(self, auto: bool = False) -> str:
         """How it validates, in words."""

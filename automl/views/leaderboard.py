@@ -238,26 +238,31 @@ def _markdown(board: pd.DataFrame, dataset: str, metric: str, source: str) -> st
         + table.to_markdown(index=False)
         + _validation(board)
         + f"\n\nStorage: `{source}` · automl {__version__} · {when}\n"
-        + _winner(board)
+        + _pick_section(board)
         + _seeds(board)
         + _allocation(board)
         + _reproduce(board)
     )
 
 
-def _winner(board: pd.DataFrame) -> str:
+def readable_path(model_path: str) -> Path:
+    """A saved model's path as a reader types it: relative to here when it is below."""
+    path = Path(model_path)
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+
+
+def _pick_section(board: pd.DataFrame) -> str:
     """Where each seed's pick was saved, how to use it, and what drives it."""
     text = ""
     for row in board[(board["pick"] == "*") & (board["model_path"] != "")].itertuples():
-        path = Path(row.model_path)
-        shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+        model = readable_path(row.model_path)
         found = json.loads(row.importance or "{}").get("permutation") or {}
         top = sorted(found.items(), key=lambda item: -item[1][0])[:5]
         text += f"\n## Winner (seed {row.seed}): {row.model}\n\n" + (
-            f"Saved with its preprocessing as `{shown}`: `automl-predict --model {shown} --data "
+            f"Saved with its preprocessing as `{model}`: `automl-predict --model {model} --data "
             f"new.csv`, or `automl.load(path).predict(frame)` in Python.\n"
-            if path.is_file()
-            else f"Its run saved it as `{shown}`, which is not kept with this storage: run the "
+            if Path(row.model_path).is_file()
+            else f"Its run saved it as `{model}`, which is not kept with this storage: run the "
             f"command below again to make it.\n"
         )
         if top:

@@ -133,7 +133,7 @@ def _across(frame: pd.DataFrame, parts: _Parts) -> None:
     parts.html.append(comparison_table(board))
 
 
-def _winner(board: pd.DataFrame, dataset: str, metric: str, parts: _Parts) -> None:
+def _pick_panel(board: pd.DataFrame, dataset: str, metric: str, parts: _Parts) -> None:
     """Where each seed's pick was saved, how to use it, and what its score depends on."""
     for row in board[board["pick"] == "*"].itertuples():
         found = json.loads(row.importance or "{}")
@@ -144,9 +144,8 @@ def _winner(board: pd.DataFrame, dataset: str, metric: str, parts: _Parts) -> No
             f"test {escape(metric)} {score}.</p>"
         )
         if row.model_path:
-            path = Path(row.model_path)
-            shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
-            command = f"automl-predict --model {shlex.quote(str(shown))} --data new.csv"
+            model = shlex.quote(str(leaderboard.readable_path(row.model_path)))
+            command = f"automl-predict --model {model} --data new.csv"
             text += (
                 "<p>Saved with its preprocessing; predict new rows with</p>"
                 f"<pre>{escape(command)}</pre>"
@@ -206,7 +205,7 @@ def _dataset(
     )  # fmt: skip
     parts.html.append(f'<div class="figures">{scores}{front}</div>')
     parts.html.append(KEY + board_table(board, f"board-{dataset}"))
-    _winner(board, dataset, metric, parts)
+    _pick_panel(board, dataset, metric, parts)
     searches = []
     for row in board.itertuples():
         study = optuna.load_study(study_name=row.study, storage=storage)

@@ -72,7 +72,8 @@ def _fit_population(estimators: Any, X: Any, y: Any) -> Any:
     return fit_population(estimators, X, y)
 
 
-# What members of a population may differ in (automl_torch.population.VARIES, without torch).
+# What members of a population may differ in: each member of a program has its own (see
+# automl_torch.population; declared here, where loading the plugin imports no torch).
 POPULATION_VARIES = frozenset({"lr", "weight_decay", "dropout"})
 
 

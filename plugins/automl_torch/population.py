@@ -1,8 +1,8 @@
 """Several trials of a deep learner trained together as one program (``search.population=K``).
 
 Members are ``TorchClassifier``/``TorchRegressor`` estimators built for different trials. Those
-that agree on everything but :data:`VARIES` (and the per-trial ``max_epochs``, ``patience`` and
-``time_limit``) form a group, and a group trains as one program: the members' modules stacked with
+that agree on everything but ``automl_torch.POPULATION_VARIES`` (and the per-trial ``max_epochs``,
+``patience`` and ``time_limit``) form a group, and a group trains as one program: the members' modules stacked with
 ``torch.func.stack_module_state``, one forward and backward pass over every member per batch
 (``vmap`` of ``functional_call``: the MLP's matrix products become batched ones, the CNN's
 convolutions grouped ones), then every member's own optimizer step. Each member is initialised and
@@ -35,7 +35,6 @@ from typing import Any
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
-from automl_torch import POPULATION_VARIES
 from automl_torch.estimators import (
     _autocast,
     _Model,
@@ -48,11 +47,6 @@ from automl_torch.networks import Dropout
 
 log = logging.getLogger(__name__)
 
-# The searched parameters in which members of one population may differ (the plugin declares
-# them to the study as POPULATION_VARIES, without importing torch).
-VARIES = POPULATION_VARIES
-# Per-trial settings that may differ too: each member stops by its own.
-OWN = frozenset({"max_epochs", "patience", "time_limit", "on_epoch"})
 ARCHITECTURE = {
     "mlp": ("depth", "width", "shrink", "activation", "norm"),
     "cnn": ("depth", "channels", "kernel_size", "pooling", "activation"),
@@ -158,8 +152,31 @@ class _Program:
         return self.errors
 
     def _train(self, x, lengths, targets, train, valid, generator, device, start) -> None:  # type: ignore[no-untyped-def]
+        self._prepare(device, start)
+        epoch = 0
+        while self.live:
+            began = time.perf_counter()
+            train_loss = self._epoch(x, lengths, targets, train, generator, device)
+            seconds = time.perf_counter() - began
+            watched = (
+                self._valid_loss(self.params, self.buffers, x, lengths, targets, valid)
+                if len(valid)
+                else train_loss
+            )
+            leaving = self._judge(epoch, train_loss, watched, seconds, validating=bool(len(valid)))
+            if leaving:
+                keep = [k for k in range(len(self.live)) if k not in leaving]
+                self.live = [self.live[k] for k in keep]
+                self.params = _kept(self.params, keep, grad=True)
+                self.buffers = _kept(self.buffers, keep)
+                self.state.keep(keep)
+            epoch += 1
+
+    def _prepare(self, device: torch.device, start: float) -> None:
+        """The program's shared structure, its members' stacked weights and optimizer state, and
+        each member's early-stopping and time bookkeeping."""
         members = self.members
-        live = list(range(len(members)))
+        self.live = list(range(len(members)))
         self.loss_fn = members[0]._loss()
         self.base = copy.deepcopy(members[0].model_.net).to("meta")  # structure; weights stack
         rate = max(m.dropout for m in members)
@@ -167,85 +184,85 @@ class _Program:
             if isinstance(module, Dropout):
                 module.rate = rate  # runs when any member drops out; each uses its own buffer
                 module.stacked = True
-        params, buffers = stack_module_state([m.model_.net for m in members])
-        state = _Adam(params, members, device)
+        self.params, self.buffers = stack_module_state([m.model_.net for m in members])
+        self.state = _Adam(self.params, members, device)
         # A member's time is its share of the program's: the set-up shared by all, then each
         # moment divided among the members still training.
-        used, last = (time.monotonic() - start) / len(members), time.monotonic()
-        timed = [False] * len(members)
-
-        best = [float("inf")] * len(members)
-        best_state: list[dict[str, torch.Tensor] | None] = [None] * len(members)
-        stale = [0] * len(members)
+        self.used, self.last = (time.monotonic() - start) / len(members), time.monotonic()
+        self.timed = [False] * len(members)
+        self.best = [float("inf")] * len(members)
+        self.best_state: list[dict[str, torch.Tensor] | None] = [None] * len(members)
+        self.stale = [0] * len(members)
         for member in members:
             member.history_ = []
             member.stopped_by_time_ = False
-        epoch = 0
-        while live:
-            began = time.perf_counter()
-            self.base.train()
-            total = torch.zeros(len(live), device=device)
-            seen = 0
-            shuffled = train[torch.randperm(len(train), device=device, generator=generator)]
-            for i in range(0, len(shuffled), members[0].batch_size):
-                b = shuffled[i : i + members[0].batch_size]
-                if len(b) < 2:  # batch normalisation cannot use a batch of one
-                    continue
-                with _autocast(device):
-                    batch = self._losses(params, buffers, x[b],
-                                         None if lengths is None else lengths[b], targets[b])  # fmt: skip
-                for p in params.values():
-                    p.grad = None
-                batch.sum().backward()  # each member's gradient is its own loss's
-                state.step(params)
-                total += batch.detach() * len(b)
-                seen += len(b)
-                now = time.monotonic()
-                used, last = used + (now - last) / len(live), now
-                for i in live:
-                    limit = members[i].time_limit
-                    timed[i] = timed[i] or (limit is not None and used > limit)
-                if all(timed[i] for i in live):  # as alone: the epoch ends here
-                    break
-            train_loss = (total / max(1, seen)).tolist()  # the epoch's one host sync
-            seconds = time.perf_counter() - began
-            watched = (
-                self._valid_loss(params, buffers, x, lengths, targets, valid)
-                if len(valid)
-                else train_loss
+
+    def _epoch(self, x, lengths, targets, train, generator, device) -> list[float]:  # type: ignore[no-untyped-def]
+        """One epoch of every live member over the shuffled training rows; their mean losses."""
+        members, live = self.members, self.live
+        self.base.train()
+        total = torch.zeros(len(live), device=device)
+        seen = 0
+        shuffled = train[torch.randperm(len(train), device=device, generator=generator)]
+        for i in range(0, len(shuffled), members[0].batch_size):
+            b = shuffled[i : i + members[0].batch_size]
+            if len(b) < 2:  # batch normalisation cannot use a batch of one
+                continue
+            with _autocast(device):
+                batch = self._losses(self.params, self.buffers, x[b],
+                                     None if lengths is None else lengths[b], targets[b])  # fmt: skip
+            for p in self.params.values():
+                p.grad = None
+            batch.sum().backward()  # each member's gradient is its own loss's
+            self.state.step(self.params)
+            total += batch.detach() * len(b)
+            seen += len(b)
+            now = time.monotonic()
+            self.used, self.last = self.used + (now - self.last) / len(live), now
+            for i in live:
+                limit = members[i].time_limit
+                self.timed[i] = self.timed[i] or (limit is not None and self.used > limit)
+            if all(self.timed[i] for i in live):  # as alone: the epoch ends here
+                break
+        return (total / max(1, seen)).tolist()  # the epoch's one host sync
+
+    def _judge(
+        self,
+        epoch: int,
+        train_loss: list[float],
+        watched: list[float],
+        seconds: float,
+        validating: bool,
+    ) -> list[int]:
+        """Record each live member's epoch and say which leave: pruned or failed, out of
+        patience, epochs or time (the positions among the live)."""
+        leaving = []
+        for k, i in enumerate(self.live):
+            member = self.members[i]
+            member.history_.append({"epoch": epoch, "train_loss": train_loss[k],
+                                    "loss": watched[k], "seconds": seconds})  # fmt: skip
+            if watched[k] < self.best[i] - 1e-7:
+                self.best[i], self.stale[i] = watched[k], 0
+                if validating:
+                    self.best_state[i] = _slice({**self.params, **self.buffers}, k)
+            else:
+                self.stale[i] += 1
+            try:
+                if member.on_epoch is not None:
+                    member.on_epoch(epoch, watched[k])  # may raise optuna.TrialPruned
+            except Exception as error:
+                self.errors[i] = error
+                leaving.append(k)
+                continue
+            # Out of time: it leaves after this epoch (alone, it stops within the epoch).
+            member.stopped_by_time_ = self.timed[i]
+            done = (validating and self.stale[i] >= member.patience) or (
+                epoch + 1 >= member.max_epochs
             )
-            leaving = []
-            for k, i in enumerate(live):
-                member = members[i]
-                member.history_.append({"epoch": epoch, "train_loss": train_loss[k],
-                                        "loss": watched[k], "seconds": seconds})  # fmt: skip
-                if watched[k] < best[i] - 1e-7:
-                    best[i], stale[i] = watched[k], 0
-                    if len(valid):
-                        best_state[i] = _slice({**params, **buffers}, k)
-                else:
-                    stale[i] += 1
-                try:
-                    if member.on_epoch is not None:
-                        member.on_epoch(epoch, watched[k])  # may raise optuna.TrialPruned
-                except Exception as error:
-                    self.errors[i] = error
-                    leaving.append(k)
-                    continue
-                # Out of time: it leaves after this epoch (alone, it stops within the epoch).
-                member.stopped_by_time_ = timed[i]
-                done = (
-                    len(valid) and stale[i] >= member.patience
-                ) or epoch + 1 >= member.max_epochs
-                if timed[i] or done:
-                    self._finish(member, _slice({**params, **buffers}, k), best_state[i])
-                    leaving.append(k)
-            if leaving:
-                keep = [k for k in range(len(live)) if k not in leaving]
-                live = [live[k] for k in keep]
-                params, buffers = _kept(params, keep, grad=True), _kept(buffers, keep)
-                state.keep(keep)
-            epoch += 1
+            if self.timed[i] or done:
+                self._finish(member, _slice({**self.params, **self.buffers}, k), self.best_state[i])
+                leaving.append(k)
+        return leaving
 
     def _losses(
         self, params: dict, buffers: dict, xb: torch.Tensor, lb: Any, tb: torch.Tensor

@@ -18,7 +18,7 @@ from sklearn.datasets import load_diabetes, load_digits
 from sklearn.model_selection import train_test_split
 
 from automl import FitContext, Task
-from automl.fitting.fitter import epoch_reporter
+from automl.fitting.resolved import epoch_reporter
 from automl.search.study import run
 from automl.settings.experiment import Experiment
 

@@ -2,7 +2,8 @@
 
 Jobs never raise for a user's mistake: they print it, record it next to their outputs and return, so
 that one bad job in a sweep cannot stop the others or lose their results. The ``WriteLeaderboards``
-callback then builds the sweep's leaderboards from the storage and exits non-zero if any job failed.
+callback (:mod:`automl.commands.callbacks`) then builds the sweep's leaderboards from the storage
+and exits non-zero if any job failed.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ import optuna
 from hydra._internal.utils import get_args_parser
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from automl.commands.callbacks import RESULT_FILE, WriteLeaderboards, redact_log_records
 from automl.config import nodes, preflight, sweep
 from automl.fitting import isolation
 from automl.plugin.errors import NotApplicable, UserError, choose
@@ -34,12 +35,9 @@ from automl.plugin.manager import load_registry
 from automl.plugin.registry import Registry
 from automl.search import allocation, budget
 from automl.search.study import Summary, run
-from automl.storage.urls import default_url, open_storage, redact
-from automl.views import leaderboard
-from automl.views.publish import publish, summary
+from automl.storage.urls import redact
 
 log = logging.getLogger("automl")
-RESULT_FILE = "result.json"
 # When the budget of the next budget-mode job began: the first counts from the process's start (its
 # imports and checks are part of "the whole command"); each later one from its own start.
 _CLOCK: list[float] = []
@@ -156,91 +154,6 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-class RedactSecrets(Callback):
-    """Hydra saves each job's command line and config (``.hydra/``, ``multirun.yaml``) before the
-    job starts: mask any password in them, so that a storage URL given on the command line stays
-    out of every file the run leaves."""
-
-    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
-        hydra_cfg = HydraConfig.get()
-        files = list(Path(hydra_cfg.runtime.output_dir).glob(".hydra/*.yaml"))
-        if hydra_cfg.mode is not None and hydra_cfg.mode.name == "MULTIRUN":
-            files.append(Path(hydra_cfg.sweep.dir) / "multirun.yaml")
-        for path in files:
-            if path.is_file():
-                text = path.read_text()
-                if redact(text) != text:
-                    path.write_text(redact(text))
-
-
-def _redact_log_records() -> None:
-    """Mask passwords in every log line of this process (Hydra's launchers log each job's
-    overrides); installed as the record factory, so it outlives Hydra's logging setup."""
-    make = logging.getLogRecordFactory()
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = make(*args, **kwargs)
-        message = record.getMessage()
-        if "://" in message:
-            record.msg, record.args = redact(message), None
-        return record
-
-    logging.setLogRecordFactory(factory)
-
-
-class WriteLeaderboards(Callback):
-    """Builds the leaderboards of a run or sweep from the storage, once every job has finished."""
-
-    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
-        self._finish(config, [Path(config.hydra.run.dir) / RESULT_FILE])
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        self._finish(config, sorted(Path(config.hydra.sweep.dir).glob(f"*/{RESULT_FILE}")))
-
-    def _finish(self, cfg: DictConfig, files: list[Path]) -> None:
-        if self.write(cfg, files):
-            sys.exit(2)
-
-    def write(self, cfg: DictConfig, files: list[Path]) -> int:
-        """Write the leaderboards; report skipped and failed jobs; return how many failed."""
-        # Hydra turns a callback's exception into a warning and exits 0; a lost leaderboard must not
-        # look like success, so report it here and exit non-zero.
-        try:
-            return self._write(cfg, files)
-        except UserError as error:
-            print(f"automl: error: {error}", file=sys.stderr)
-            sys.exit(2)
-        except Exception:
-            traceback.print_exc()
-            print(
-                "automl: error: writing the leaderboards failed (trials are safe in the storage)",
-                file=sys.stderr,
-            )
-            sys.exit(1)
-
-    def _write(self, cfg: DictConfig, files: list[Path]) -> int:
-        records = [json.loads(f.read_text()) for f in files if f.is_file()]
-        studies = [r["study"] for r in records if "study" in r]
-        studies += [s for r in records for s in r.get("studies", [])]
-        errors = [r["error"] for r in records if "error" in r]
-        if studies:
-            url = cfg.storage or default_url(cfg.output_dir)
-            frame = leaderboard.rows(open_storage(url), studies, leaderboard.home(url))
-            paths = publish(frame, cfg.leaderboard.dir, redact(url), printed=cfg.leaderboard.show)
-            print(summary(paths))
-        skipped = [r["skipped"] for r in records if "skipped" in r]
-        skipped += [s for r in records for s in r.get("not_applicable", [])]
-        if skipped:
-            print(f"{len(skipped)} of {len(records)} jobs skipped (the model does not apply):")
-            for reason in skipped:
-                print(f"  {reason}")
-        if errors and len(records) > 1:  # a single job's error is already the line above
-            print(f"automl: {len(errors)} of {len(records)} jobs failed:", file=sys.stderr)
-            for error in errors:
-                print(f"  {error}", file=sys.stderr)
-        return len(errors)
-
-
 _hydra_main = hydra.main(version_base="1.3", config_path="pkg://automl.conf", config_name="config")(
     _job
 )
@@ -310,7 +223,7 @@ def main() -> None:
         if _checks_jobs(flags):
             preflight.check(flags.overrides, known, multirun=flags.multirun and not flags.run)
         _stop_on_sigterm()
-        _redact_log_records()
+        redact_log_records()
     except UserError as error:  # a mistake on the command line, or two plugins with one name
         print(f"automl: error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 import numpy as np
 import optuna
 
-from automl.fitting import ensemble, model_file
-from automl.fitting.evaluate import blendable, fit_and_score, predict
+from automl.fitting import ensemble, model_file, population
+from automl.fitting.evaluate import blendable, fit_and_score
 from automl.fitting.explain import explain
 from automl.fitting.protocol import (
     Blend,
@@ -33,11 +33,10 @@ from automl.fitting.protocol import (
     PopulationResult,
     Refit,
     RefitResult,
-    RemoteError,
     Request,
     TrialResult,
 )
-from automl.fitting.resolved import Resolved, resolve_experiment
+from automl.fitting.resolved import NonFiniteScore, Resolved, resolve_experiment
 from automl.fitting.winner import Winner
 from automl.plugin.manager import load_registry
 from automl.plugin.registry import Registry
@@ -47,27 +46,12 @@ A = TypeVar("A")
 JudgeOf = Callable[[int], "Judge | None"]  # the Judge of a request's member (a trial is member 0)
 
 
-class NonFiniteScore(ValueError):
-    """A metric gave NaN or infinity: the trial fails rather than poison the search."""
-
-
 def trained_on(estimator: Any) -> str:
     """Where a fitted estimator trained, as its learner says it (``device_``, in words: a deep
     learner on a GPU names it), else the CPU; the last step of a pipeline is the learner."""
     while hasattr(estimator, "steps"):
         estimator = estimator.steps[-1][1]
     return str(getattr(estimator, "device_", "cpu"))
-
-
-def epoch_reporter(judge: Judge, direction: str) -> Callable[[int, float], None]:
-    """What a deep learner calls after each epoch: losses fall as models improve, so the study's
-    direction decides the sign a pruner sees; a pruner's verdict stops the trial."""
-
-    def on_epoch(epoch: int, loss: float) -> None:
-        if judge(epoch, -loss if direction == "maximize" else loss):
-            raise optuna.TrialPruned(f"pruned after epoch {epoch}")
-
-    return on_epoch
 
 
 class Fitter:
@@ -120,9 +104,7 @@ class Fitter:
         """Fit and score every fold; return the mean score and the mean times per fold."""
         resolved = self._opened()
         folds, metric = resolved.prepared.folds, resolved.metric
-        context = replace(resolved.context, started=time.monotonic(), trial=request.number)
-        if judge is not None and len(folds) == 1:  # holdout: a pruner judges epochs
-            context = replace(context, report=epoch_reporter(judge, metric.direction))
+        context = resolved.context_for(request.number, judge, time.monotonic())
         scores: list[float] = []
         kept: list[np.ndarray] = []
         fit_time = predict_time = 0.0
@@ -153,110 +135,7 @@ class Fitter:
     def population(
         self, request: FitPopulation, judges: tuple[Judge | None, ...] = ()
     ) -> PopulationResult:
-        """Fit and score every fold of several trials, trained together by the model's
-        ``fit_population`` (one after another without it), as :meth:`trial` does one: a member
-        that is pruned or fails leaves, and the others go on. Each member's fit time is its share
-        of the program's (the time divided by the members trained)."""
-        members = request.members
-        folds = self._opened().prepared.folds
-        judges = judges or (None,) * len(members)
-        errors: dict[int, BaseException] = {}
-        scores: list[list[float]] = [[] for _ in members]
-        kept: list[list[np.ndarray]] = [[] for _ in members]
-        times = np.zeros((len(members), 2))  # fit, predict seconds summed over folds
-        for step, fold in enumerate(folds):
-            live, built = self._build_members(members, judges, times, errors)
-            if not live:
-                break
-            began = time.perf_counter()
-            stopped = self._fit_members(built, fold)
-            share = (time.perf_counter() - began) / len(live)
-            for i, estimator, error in zip(live, built, stopped, strict=True):
-                times[i, 0] += share
-                if error is not None:
-                    errors[i] = error
-                    continue
-                try:
-                    self._score_member(estimator, fold, step, scores[i], kept[i], times[i],
-                                       judges[i])  # fmt: skip
-                except Exception as raised:  # TrialPruned included: this member leaves
-                    errors[i] = raised
-        return PopulationResult(tuple(
-            RemoteError.of(errors[i]) if i in errors else TrialResult(
-                score=float(np.mean(scores[i])),
-                fit_time=float(times[i, 0]) / len(folds),
-                predict_time=float(times[i, 1]) / len(folds),
-                pid=os.getpid(),
-                predictions=np.concatenate(kept[i]) if kept[i] else None,
-            )
-            for i in range(len(members))
-        ))  # fmt: skip
-
-    def _build_members(
-        self,
-        members: tuple[Any, ...],
-        judges: tuple[Judge | None, ...],
-        times: np.ndarray,
-        errors: dict[int, BaseException],
-    ) -> tuple[list[int], list[Any]]:
-        """The estimators of the members still in the population, for the next fold."""
-        resolved = self._opened()
-        one_fold = len(resolved.prepared.folds) == 1
-        live, built = [], []
-        for i, member in enumerate(members):
-            if i in errors:
-                continue
-            # A member's clock (its time limit, shared by its folds) counts its own share of
-            # the folds before: as if it had trained them alone.
-            began = time.monotonic() - float(times[i].sum())
-            context = replace(resolved.context, started=began, trial=member.number)
-            judge = judges[i]
-            if judge is not None and one_fold:  # holdout: a pruner judges epochs
-                context = replace(context, report=epoch_reporter(judge, resolved.metric.direction))
-            try:
-                built.append(resolved.model.build(member.params, context))
-                live.append(i)
-            except Exception as error:
-                errors[i] = error
-        return live, built
-
-    def _fit_members(self, built: list[Any], fold: Any) -> list[BaseException | None]:
-        """Train the built estimators on ``fold``, together where the model can."""
-        model = self._opened().model
-        if model.fit_population is not None:
-            return list(model.fit_population(built, fold.X_train, fold.y_train))
-        return [_fitted(estimator, fold.X_train, fold.y_train) for estimator in built]
-
-    def _score_member(
-        self,
-        estimator: Any,
-        fold: Any,
-        step: int,
-        scores: list[float],
-        kept: list[np.ndarray],
-        times: np.ndarray,
-        judge: Judge | None,
-    ) -> None:
-        """Score one member's estimator on ``fold``'s validation rows; its pruner may stop it."""
-        resolved = self._opened()
-        metric, n_classes = resolved.metric, resolved.context.n_classes
-        began = time.perf_counter()
-        prediction = predict(estimator, fold.X_valid, metric, n_classes)
-        times[1] += time.perf_counter() - began
-        scores.append(self._score(fold.y_valid, prediction, step))
-        if resolved.keep_predictions:
-            kept.append(blendable(estimator, fold.X_valid, prediction, metric, n_classes))
-        several = len(resolved.prepared.folds) > 1
-        if judge is not None and several and judge(step, float(np.mean(scores))):
-            raise optuna.TrialPruned(f"pruned after fold {step}")
-
-    def _score(self, y: Any, prediction: Any, step: int) -> float:
-        metric, n_classes = self._opened().metric, self._opened().context.n_classes
-        extra = {"n_classes": n_classes} if metric.per_class else {}
-        score = float(metric.score(y, prediction, **extra))
-        if not math.isfinite(score):
-            raise NonFiniteScore(f"metric {metric.name} gave {score} on fold {step}")
-        return score
+        return population.fit(self._opened(), request, judges)
 
     def refit(self, request: Refit) -> RefitResult:
         """Fit the parameters on train+validation behind the model's preprocessing (so that the
@@ -370,12 +249,3 @@ class Fitter:
         if self.resolved is None:
             raise RuntimeError("a trial was requested before its study was opened")
         return self.resolved
-
-
-def _fitted(estimator: Any, X: Any, y: Any) -> BaseException | None:
-    """Fit one member of a population whose model trains one at a time."""
-    try:
-        estimator.fit(X, y)
-    except Exception as error:  # optuna.TrialPruned included: the member leaves, the rest go on
-        return error
-    return None

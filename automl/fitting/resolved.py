@@ -5,14 +5,18 @@ dataset cache that lets every study of a process share one load and split."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+import optuna
 
 from automl.fitting.data import Prepared, for_model, prepare
 from automl.fitting.preprocess import encode_folds
+from automl.fitting.protocol import Judge
 from automl.plugin.errors import NotApplicable, UserError
 from automl.plugin.registry import Registry
 from automl.plugin.space import SearchSpace, resolve
@@ -34,6 +38,38 @@ class Resolved:
     space: SearchSpace
     context: FitContext
     keep_predictions: bool = False
+
+    def context_for(self, number: int, judge: Judge | None, started: float) -> FitContext:
+        """The fit context of trial ``number``, its time counted from ``started``; on a holdout,
+        its learner reports each epoch to ``judge`` (with cross-validation, folds are judged)."""
+        context = replace(self.context, started=started, trial=number)
+        if judge is not None and len(self.prepared.folds) == 1:
+            context = replace(context, report=epoch_reporter(judge, self.metric.direction))
+        return context
+
+    def score(self, y: Any, prediction: Any, where: str) -> float:
+        """The metric's score of ``prediction`` against ``y``, refused when not finite."""
+        metric, n_classes = self.metric, self.context.n_classes
+        extra = {"n_classes": n_classes} if metric.per_class else {}
+        score = float(metric.score(y, prediction, **extra))
+        if not math.isfinite(score):
+            raise NonFiniteScore(f"metric {metric.name} gave {score} on {where}")
+        return score
+
+
+class NonFiniteScore(ValueError):
+    """A metric gave NaN or infinity: the trial fails rather than poison the search."""
+
+
+def epoch_reporter(judge: Judge, direction: str) -> Callable[[int, float], None]:
+    """What a deep learner calls after each epoch: losses fall as models improve, so the study's
+    direction decides the sign a pruner sees; a pruner's verdict stops the trial."""
+
+    def on_epoch(epoch: int, loss: float) -> None:
+        if judge(epoch, -loss if direction == "maximize" else loss):
+            raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+
+    return on_epoch
 
 
 _PREPARED: OrderedDict[tuple[Any, ...], Prepared] = OrderedDict()

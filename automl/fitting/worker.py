@@ -20,11 +20,8 @@ import multiprocessing
 import multiprocessing.util
 import os
 import signal
-import sys
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,6 +38,7 @@ from automl.fitting.protocol import (
     StoppedByBudget,
     TrialFailed,
 )
+from automl.fitting.spawn import die_with_parent, spawning
 from automl.plugin.errors import UserError
 
 if TYPE_CHECKING:
@@ -49,7 +47,6 @@ if TYPE_CHECKING:
 
 A = TypeVar("A")
 WATCH_INTERVAL = 0.05  # seconds between checks on a working worker (limits, death)
-_STOPS = {signal.SIGINT, signal.SIGTERM}
 
 
 @dataclass(frozen=True)
@@ -67,17 +64,6 @@ def fitter(registry: Registry | None = None) -> Fitter:
     return Fitter(registry)
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent dies, so a harness killed with SIGKILL
-    leaves no worker behind; elsewhere the closed pipe ends the worker at its next request."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _exhausted(error: BaseException) -> bool:
     """After running out of memory a process's allocators may be in a poor state: start afresh."""
     return isinstance(error, MemoryError) or "OutOfMemory" in type(error).__name__
@@ -89,7 +75,7 @@ def serve(conn: Any) -> None:
     # Ignored since the spawn (see ``_stops_ignored_in_child``); said again for clarity.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _die_with_parent()
+    die_with_parent()
     answering = fitter()
     from automl.plugin.manager import load_registry
 
@@ -136,65 +122,6 @@ def _death(exitcode: int | None) -> str:
     return f"its process exited with code {exitcode}"
 
 
-@contextmanager
-def _main_hidden() -> Iterator[None]:
-    """Spawn re-runs the parent's ``__main__`` script in the child unless it cannot find it: a
-    user's script without an ``if __name__ == "__main__"`` guard would run again, and ``python -``
-    cannot be found at all. The worker needs nothing from ``__main__``, so hide it while starting."""
-    main = sys.modules["__main__"]
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
-    main.__dict__.pop("__file__", None)
-    main.__spec__ = None
-    try:
-        yield
-    finally:
-        main.__dict__.update(saved)
-        if "__spec__" not in saved:
-            del main.__spec__
-
-
-@contextmanager
-def _stops_ignored_in_child() -> Iterator[None]:
-    """Start the worker with SIGINT and SIGTERM ignored from its first instruction: a Ctrl-C that
-    lands while it is still importing (about 2 s) would otherwise kill it with a traceback. An
-    ignored signal stays ignored across exec, and Python then installs no KeyboardInterrupt handler.
-    The harness ignores them only for the few milliseconds of ``start()``, with them blocked in this
-    thread; a signal that a native thread (OpenMP, BLAS) takes in that window is dropped, so a
-    Ctrl-C there must be pressed again: a far smaller window than the worker's start-up."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # handlers can only be changed from the main thread
-        return
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
-    handlers = {s: signal.getsignal(s) for s in _STOPS}
-    try:
-        for s in _STOPS:
-            signal.signal(s, signal.SIG_IGN)
-        yield
-    finally:
-        for s, handler in handlers.items():
-            if handler is not None:
-                signal.signal(s, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-
-
-@contextmanager
-def _spawn_replayable() -> Iterator[None]:
-    """A spawned child replays its parent's global start method. Inside a job of Hydra's joblib
-    launcher that is loky's own, which a fresh interpreter cannot find, and the worker dies at once;
-    name spawn (what this worker uses anyway) while it starts."""
-    method = multiprocessing.get_start_method(allow_none=True)
-    if method is None or method in multiprocessing.get_all_start_methods():
-        yield
-        return
-    default = multiprocessing.context._default_context  # no public way to restore loky's
-    saved = default._actual_context
-    default._actual_context = default.get_context("spawn")
-    try:
-        yield
-    finally:
-        default._actual_context = saved
-
-
 class Worker:
     """A spawned worker process, replaced whenever a fit kills it or breaks a limit."""
 
@@ -233,7 +160,7 @@ class Worker:
         ours, theirs = context.Pipe()
         # Not a daemon: learners may start processes of their own (joblib), which daemons cannot.
         self._process = context.Process(target=serve, args=(theirs,), name="automl-worker")
-        with _main_hidden(), _stops_ignored_in_child(), _spawn_replayable():
+        with spawning():
             self._process.start()
         theirs.close()
         self._conn = ours

@@ -1,8 +1,8 @@
 """automl: compare learners honestly and fast.
 
-Plugins provide datasets, models and metrics through the hooks in :mod:`automl.plugin.hookspecs`, and
-import everything they need from this package alone;
-Optuna searches each model's hyperparameters; leaderboards are views over the Optuna storage.
+Plugins provide datasets, models and metrics through the hooks in :mod:`automl.plugin.hookspecs`,
+and import everything they need from this package alone; Optuna searches each model's
+hyperparameters; leaderboards are views over the Optuna storage.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The budget's choice of the next learner (automl.search.budget): portfolio round robin, then FLAML's
-estimated cost for improvement, on trials made by hand."""
+"""The budget's choice of the next learner (automl.search.budget): portfolio round robin, then
+FLAML's estimated cost for improvement, on trials made by hand."""
 
 from __future__ import annotations
 

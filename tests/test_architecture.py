@@ -103,6 +103,19 @@ def test_every_module_lives_in_a_layer_folder() -> None:
         assert len(init.body) == 1, f"automl/{layer}/__init__.py holds more than its docstring"
 
 
+def test_the_architecture_page_names_every_folder_and_module() -> None:
+    """docs/architecture.md is the folders' description: it cannot drift from them."""
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    order = "  <  ".join(", ".join(layers) for layers in ORDER)
+    assert order in page, f"docs/architecture.md does not give the order {order}"
+    for module in _modules():
+        layer = _layer(module)
+        if layer is None or module.endswith(".__init__"):
+            continue
+        path = f"{layer}/{module.rpartition('.')[2]}.py"
+        assert f"`{path}`" in page, f"docs/architecture.md does not say what {path} owns"
+
+
 def test_the_core_has_no_import_cycle() -> None:
     graph = _graph()
     done: set[str] = set()

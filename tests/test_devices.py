@@ -27,7 +27,8 @@ def test_visible_gpus_follow_cuda_visible_devices(monkeypatch) -> None:
 def test_concurrent_studies_each_get_their_own_gpu(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
     holder = (  # another job of this machine holds GPU 0 while it runs
-        "import sys, time; from automl.fitting import devices; devices.tempfile.gettempdir = lambda: "
+        "import sys, time; from automl.fitting import devices; "
+        "devices.tempfile.gettempdir = lambda: "
         f"{str(tmp_path)!r}; print(devices.for_study('auto'), flush=True); time.sleep(60)"
     )
     other = subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True)

@@ -47,7 +47,8 @@ def test_the_plugin_list_shows_the_package_and_what_it_registers(installed) -> N
 
 def test_its_model_dataset_and_metric_reach_a_leaderboard(installed, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "automl.commands.cli", "dataset=two_moons", "model=nearest_centroid,knn",
+        [sys.executable, "-m", "automl.commands.cli", "dataset=two_moons",
+         "model=nearest_centroid,knn",
          "metric=cohen_kappa", "search.n_trials=3", "progress=false", "threads=1",
          f"output_dir={tmp_path / 'out'}", f"leaderboard.dir={tmp_path / 'lb'}"],
         cwd=tmp_path, env=installed, capture_output=True, text=True, timeout=300,

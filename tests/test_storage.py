@@ -2,7 +2,8 @@
 its writes leave each storage as Optuna's calls would (several user attributes of a trial in one
 write, a finished trial refused as Optuna refuses it, with nothing left over to fail a later read);
 its reads give what changed; a running trial of another process is closed once, a queued one
-claimed once and found by ``ask``; a trial asked by hand beats, and one whose beats stopped fails."""
+claimed once and found by ``ask``; a trial asked by hand beats, and one whose beats stopped fails.
+"""
 
 from __future__ import annotations
 

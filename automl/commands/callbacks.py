@@ -1,6 +1,6 @@
 """The ``automl`` command's Hydra callbacks: passwords masked in every file and log line a run
-leaves (``RedactSecrets``, ``redact_log_records``), and the leaderboards of a run or sweep built from
-the storage once every job has ended (``WriteLeaderboards``), from the record each job leaves.
+leaves (``RedactSecrets``, ``redact_log_records``), and the leaderboards of a run or sweep built
+from the storage once every job has ended (``WriteLeaderboards``), from the record each job leaves.
 """
 
 from __future__ import annotations

@@ -213,7 +213,8 @@ def main() -> None:
     settings, then run the app."""
     _CLOCK.append(allocation.process_started())
     if "trial.isolation=inprocess" not in sys.argv:
-        isolation.prestart()  # started already by automl.commands.start, the command; not by -m automl.commands.cli
+        # Started already by automl.commands.start (the command); not by -m automl.commands.cli.
+        isolation.prestart()
     try:
         known = load_registry()
         check_names(sys.argv[1:], known)

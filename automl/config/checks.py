@@ -1,10 +1,10 @@
 """The limits of every setting of one job, checked before any job of a command starts.
 
-Types come from the structured schema (automl.config.nodes), which Hydra applies while composing; what a
-type cannot say lives here: ranges, choices, a device that is present, a folder that can be written,
-a storage URL that names a known kind, a fixed hyperparameter inside its model's domain, a sampler
-and a pruner that Optuna accepts. Each failure is one :class:`UserError` naming the setting, the
-value given and what is accepted.
+Types come from the structured schema (automl.config.nodes), which Hydra applies while composing;
+what a type cannot say lives here: ranges, choices, a device that is present, a folder that can be
+written, a storage URL that names a known kind, a fixed hyperparameter inside its model's domain, a
+sampler and a pruner that Optuna accepts. Each failure is one :class:`UserError` naming the setting,
+the value given and what is accepted.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Every job of a command line, composed and checked before Hydra starts any of them.
 
-Hydra reports a mistyped key, an unknown config option or a value of the wrong type in five to twelve
-lines, and only once a job starts; a range mistake would show only as failed trials. Here each job's
-config is composed exactly as Hydra's basic sweeper will compose it (the sweep's own parameters,
-then the command line's overrides), every composition error becomes one :class:`UserError` with the
-accepted values and, where one is close, "did you mean", and each composed config goes through
-:func:`automl.config.checks.check_job`. Nothing is written and no study is opened before all of them pass.
+Hydra reports a mistyped key, an unknown config option or a value of the wrong type in five to
+twelve lines, and only once a job starts; a range mistake would show only as failed trials. Here
+each job's config is composed exactly as Hydra's basic sweeper will compose it (the sweep's own
+parameters, then the command line's overrides), every composition error becomes one
+:class:`UserError` with the accepted values and, where one is close, "did you mean", and each
+composed config goes through :func:`automl.config.checks.check_job`. Nothing is written and no study
+is opened before all of them pass.
 """
 
 from __future__ import annotations

@@ -220,9 +220,8 @@ class Fitter:
             return float(metric.score(y, shown(blended), **extra))
 
         def validation(blended: np.ndarray) -> float:
-            return float(np.mean([
-                scored(y_valid[a:b], blended[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-            ]))  # fmt: skip
+            pairs = zip(bounds[:-1], bounds[1:], strict=True)
+            return float(np.mean([scored(y_valid[a:b], blended[a:b]) for a, b in pairs]))
 
         members = request.members
         chosen = ensemble.select(

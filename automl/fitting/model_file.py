@@ -12,8 +12,9 @@ loading it elsewhere says in one line each which of them differ.
 
 joblib, not skops: skops' safe format loads only types it is told to trust, and a model here holds
 our own classes and whatever objects its learners' libraries make (boosters, network modules), so
-every load would have to trust them all anyway; joblib comes with scikit-learn and writes numpy arrays efficiently. Pickle-based files run
-code when loaded: load only model files you made or trust (the checksum catches damage, not malice).
+every load would have to trust them all anyway; joblib comes with scikit-learn and writes numpy
+arrays efficiently. Pickle-based files run code when loaded: load only model files you made or trust
+(the checksum catches damage, not malice).
 """
 
 from __future__ import annotations

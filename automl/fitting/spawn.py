@@ -29,7 +29,8 @@ def die_with_parent() -> None:
 def _main_hidden() -> Iterator[None]:
     """Spawn re-runs the parent's ``__main__`` script in the child unless it cannot find it: a
     user's script without an ``if __name__ == "__main__"`` guard would run again, and ``python -``
-    cannot be found at all. The worker needs nothing from ``__main__``, so hide it while starting."""
+    cannot be found at all. The worker needs nothing from ``__main__``, so hide it while
+    starting."""
     main = sys.modules["__main__"]
     saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
     main.__dict__.pop("__file__", None)

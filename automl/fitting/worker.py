@@ -237,5 +237,6 @@ class Worker:
             if used is not None and used > memory:
                 self._kill()
                 raise TrialFailed(
-                    f"its process used {used:.0f} MiB, more than trial.memory={memory:g} MiB: killed"
+                    f"its process used {used:.0f} MiB, more than trial.memory={memory:g} MiB: "
+                    "killed"
                 )

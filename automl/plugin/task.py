@@ -46,7 +46,8 @@ def parse_task(value: str | Task | None) -> Task | None:
 def infer_task(y: np.ndarray | pd.Series) -> Task:
     """Classification for labels (strings, booleans, few integers), regression for real values."""
     import pandas as pd  # here, not above: the plugin API (automl) is imported by the command's
-    # first instruction, which starts the worker (automl.commands.start); pandas then waits for a target.
+    # first instruction, which starts the worker (automl.commands.start); pandas then waits for a
+    # target.
 
     series = pd.Series(np.asarray(y)).dropna()
     n_unique = series.nunique()

@@ -99,8 +99,9 @@ def blend(
         return  # the same members as the stored ensemble: nothing to redo
     try:
         arrays = tuple(
-            (artifacts.load(folder, best.user_attrs[PREDICTIONS]), artifacts.load(folder, r.predictions))
-            for _, r, best in members
+            (artifacts.load(folder, best.user_attrs[PREDICTIONS]),
+             artifacts.load(folder, result.predictions))
+            for _, result, best in members
         )  # fmt: skip
         fits.call(Open(members[0][0].exp))
         models = tuple(r.model for _, r, _ in members if r.model)

@@ -23,9 +23,9 @@ study's do; this module decides whose trial runs next and how long it may take
    leaderboard reports; averaging the fold models of cross-validation instead would keep k models
    per member and fit nothing the rows show.
 
-The storage holds everything, so the same command resumes: the trials, the refits and the predictions
-are read back, and the seconds of the budget used by earlier runs (``AllocationRecord.used``) are
-taken off this run's.
+The storage holds everything, so the same command resumes: the trials, the refits and the
+predictions are read back, and the seconds of the budget used by earlier runs
+(``AllocationRecord.used``) are taken off this run's.
 """
 
 from __future__ import annotations

@@ -61,8 +61,8 @@ def for_study(space: SearchSpace, exp: Experiment) -> tuple[int, BaseSampler]:
 
     All parameters fixed: a single fit. A finite space no larger than the budget: every
     configuration once, by brute force. With a seed, trial k draws from the sampler seeded with
-    seed + k (see automl.search.recovery), so a resumed or extended study proposes what an uninterrupted
-    one would have.
+    seed + k (see automl.search.recovery), so a resumed or extended study proposes what an
+    uninterrupted one would have.
     """
     # A sampler config without a seed takes the experiment's (the CLI's config sets it from
     # ``seed`` already; this covers ``Experiment`` built in code). ``seed: null`` stays unseeded.

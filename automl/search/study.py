@@ -1,9 +1,10 @@
 """One Optuna study per (dataset, model, seed): search, refit the best, record it in the storage.
 
 The storage is the system of record. A study's name carries a digest of everything that defines the
-problem (data, split, metric, model, fixed parameters and ranges, sampler, pruner) but not the budget,
-so the same command resumes the same study and a larger budget extends it. Budgets count what the
-study already holds: finished trials, and search time summed from the trials' own timestamps.
+problem (data, split, metric, model, fixed parameters and ranges, sampler, pruner) but not the
+budget, so the same command resumes the same study and a larger budget extends it. Budgets count
+what the study already holds: finished trials, and search time summed from the trials' own
+timestamps.
 
 This module names and opens a study (for the budget comparison too) and runs the plain one: trials
 one at a time through the trial loop (:mod:`automl.search.trials`), or in populations

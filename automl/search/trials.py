@@ -84,7 +84,7 @@ def reason(error: BaseException) -> str:
 
 
 def model_path(folder: str, study: str) -> Path:
-    """Where the fitted model of ``study`` is saved: a readable name, unique by the study's digest."""
+    """Where the fitted model of ``study`` is saved: a readable name, unique by its digest."""
     return artifacts.models(folder) / f"{re.sub(r'[^A-Za-z0-9._=-]+', '_', study)}.model"
 
 

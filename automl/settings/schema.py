@@ -1,9 +1,9 @@
 """The typed schema of every setting of the ``automl`` command: each default is written here once.
 
-Hydra validates the composed config against it (types; automl.config.checks adds the ranges), the YAML
-files under ``conf/`` only choose options of groups, and :class:`automl.settings.experiment.Experiment` and
-:class:`automl.settings.split.SplitConfig` take their defaults from it. ``automl --cfg job`` prints the whole
-config of a job.
+Hydra validates the composed config against it (types; automl.config.checks adds the ranges), the
+YAML files under ``conf/`` only choose options of groups, and
+:class:`automl.settings.experiment.Experiment` and :class:`automl.settings.split.SplitConfig` take
+their defaults from it. ``automl --cfg job`` prints the whole config of a job.
 """
 
 from __future__ import annotations

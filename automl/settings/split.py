@@ -1,9 +1,9 @@
 """How a dataset's rows are split for a study: the test share, and the validation method (chosen
 for the data's shape under ``validation=auto``).
 
-A leaf module: the harness's side (an :class:`automl.settings.experiment.Experiment`, the config) names a
-split without importing what cuts it (:mod:`automl.fitting.data`, scikit-learn), so that the command starts
-without the fitting libraries, which its worker imports meanwhile.
+A leaf module: the harness's side (an :class:`automl.settings.experiment.Experiment`, the config)
+names a split without importing what cuts it (:mod:`automl.fitting.data`, scikit-learn), so that the
+command starts without the fitting libraries, which its worker imports meanwhile.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ was shared.
 
 Trial attributes: ``ERROR`` (why it failed), ``FIT_TIME`` and ``PREDICT_TIME`` (seconds per fold),
 ``PID`` (the process that fitted it), ``OWNER`` (the process that runs it, for crash recovery),
-``INTERRUPTED`` (stopped by a signal or a dead process), ``RETRY_OF`` (the number of the trial it runs
-again), ``SURPLUS`` (asked beyond the budget by a race of workers; nothing was fitted),
+``INTERRUPTED`` (stopped by a signal or a dead process), ``RETRY_OF`` (the number of the trial it
+runs again), ``SURPLUS`` (asked beyond the budget by a race of workers; nothing was fitted),
 ``PREDICTIONS`` (the artifact id of its validation predictions) and ``STOPPED_BY_BUDGET``.
 """
 
@@ -98,8 +98,9 @@ class ResultRecord(_Record):
     artifacts: str | None = None
     n_classes: int | None = None  # the dataset's, which a per-class metric needs
     model: str | None = None  # the saved fitted model (automl.fitting.model_file), an absolute path
-    # Why the row's model is what it is, on the test split (automl.fitting.explain): permutation importance
-    # per original column as [mean, std], the learner's own importances, or why none was computed.
+    # Why the row's model is what it is, on the test split (automl.fitting.explain): permutation
+    # importance per original column as [mean, std], the learner's own importances, or why none
+    # was computed.
     importance: Mapping[str, Any] | None = None
 
 

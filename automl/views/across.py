@@ -1,7 +1,7 @@
 """Which learner wins across datasets, and how sure that is: aggregates over the leaderboards' rows.
 
-Every figure is computed from test scores in the storage (``automl.views.leaderboard.rows``), one value per
-(dataset, model) averaged over seeds:
+Every figure is computed from test scores in the storage (``automl.views.leaderboard.rows``), one
+value per (dataset, model) averaged over seeds:
 
 - **mean rank**: each dataset ranks its models (1 = best, ties share the mean rank);
 - **wins**: datasets on which the model ranks first (ties: each tied model wins);

@@ -2,9 +2,9 @@
 
 Each refit keeps what its metric scored on the test split and the labels it scored them against
 (``ResultRecord.scored`` and ``.truth``, artifacts beside the storage). :func:`attach` scores them
-again on the same bootstrap resamples (:mod:`automl.views.intervals`) and gives every row its interval,
-and every row of the pick's seed its paired margin over the pick. Rows without evidence (made
-before it was kept, or whose artifacts were not kept with the storage) get none; nothing else
+again on the same bootstrap resamples (:mod:`automl.views.intervals`) and gives every row its
+interval, and every row of the pick's seed its paired margin over the pick. Rows without evidence
+(made before it was kept, or whose artifacts were not kept with the storage) get none; nothing else
 changes.
 """
 

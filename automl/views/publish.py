@@ -3,8 +3,8 @@
 ``automl`` (for the studies of its sweep), ``automl-leaderboard`` (for a whole storage) and
 ``automl-report`` select rows with :func:`automl.views.leaderboard.rows`; ``automl`` and
 ``automl-leaderboard`` then :func:`publish` them: each leaderboard printed when asked and written as
-``<dataset>-<metric>.csv`` and ``.md``, every result in ``results.csv`` (long format), and across two
-datasets or more ``comparison.csv`` and ``.md``. The report renders the same rows as one page.
+``<dataset>-<metric>.csv`` and ``.md``, every result in ``results.csv`` (long format), and across
+two datasets or more ``comparison.csv`` and ``.md``. The report renders the same rows as one page.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ def summary(paths: list[Path]) -> str:
 def rebuild(
     url: str, folder: str, datasets: list[str] | None, show: bool, every: bool = False
 ) -> list[Path]:
-    """The leaderboards of the storage at ``url`` written into ``folder`` (and printed with ``show``):
-    the latest study of each learner (every study with ``every``), of ``datasets`` or all."""
+    """The leaderboards of the storage at ``url`` written into ``folder`` (and printed with
+    ``show``): the latest study of each learner (every study with ``every``), of ``datasets`` or
+    all."""
     if url.endswith(JOURNAL_SUFFIXES) and not Path(url.removeprefix("journal:")).is_file():
         raise UserError(f"no storage at '{url}'; give --storage PATH.journal or a database URL")
     frame = leaderboard.rows(open_storage(url), where=leaderboard.home(url))

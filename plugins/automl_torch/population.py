@@ -1,17 +1,17 @@
 """Several trials of a deep learner trained together as one program (``search.population=K``).
 
-Members are ``TorchClassifier``/``TorchRegressor`` estimators built for different trials. Those
-that agree on everything but ``automl_torch.POPULATION_VARIES`` (and the per-trial ``max_epochs``,
-``patience`` and ``time_limit``) form a group, and a group trains as one program: the members' modules stacked with
-``torch.func.stack_module_state``, one forward and backward pass over every member per batch
-(``vmap`` of ``functional_call``: the MLP's matrix products become batched ones, the CNN's
-convolutions grouped ones), then every member's own optimizer step. Each member is initialised and
-sees its batches exactly as it would alone (the same seed, rows and shuffles), so that without
-dropout a population gives each trial the scores it would get alone, to floating-point tolerance;
-with dropout the masks come from another random stream (seed noise). A member leaves the program
-when its patience runs out, its pruner stops it (its ``on_epoch`` raises) or it fails; the others
-go on. What cannot be stacked trains one member after another: the RNN (cuDNN's recurrences have
-no batching rule), batch normalisation (its running statistics), and a group of one.
+Members are ``TorchClassifier``/``TorchRegressor`` estimators built for different trials. Those that
+agree on everything but ``automl_torch.POPULATION_VARIES`` (and the per-trial ``max_epochs``,
+``patience`` and ``time_limit``) form a group, and a group trains as one program: the members'
+modules stacked with ``torch.func.stack_module_state``, one forward and backward pass over every
+member per batch (``vmap`` of ``functional_call``: the MLP's matrix products become batched ones,
+the CNN's convolutions grouped ones), then every member's own optimizer step. Each member is
+initialised and sees its batches exactly as it would alone (the same seed, rows and shuffles), so
+that without dropout a population gives each trial the scores it would get alone, to floating-point
+tolerance; with dropout the masks come from another random stream (seed noise). A member leaves the
+program when its patience runs out, its pruner stops it (its ``on_epoch`` raises) or it fails; the
+others go on. What cannot be stacked trains one member after another: the RNN (cuDNN's recurrences
+have no batching rule), batch normalisation (its running statistics), and a group of one.
 
 The optimizer step is written out rather than taken from ``torch.optim``: its optimizers take one
 learning rate per parameter group, and here one stacked tensor holds every member's weights, each
@@ -94,7 +94,7 @@ def fit_population(
                 torch.cuda.empty_cache()
                 errors = [_alone(estimators[i], X, y) for i in members]
             except MemoryError:
-                raise  # the worker leaves and the next request starts afresh (automl.fitting.isolation)
+                raise  # the worker leaves; the next request starts afresh (automl.fitting.worker)
             except Exception as error:  # what broke the program fails its members, not others
                 errors = [error] * len(members)
             for i, error in zip(members, errors, strict=True):
@@ -197,7 +197,9 @@ class _Program:
             member.history_ = []
             member.stopped_by_time_ = False
 
-    def _epoch(self, x, lengths, targets, train, generator, device) -> list[float]:  # type: ignore[no-untyped-def]
+    def _epoch(  # type: ignore[no-untyped-def]
+        self, x, lengths, targets, train, generator, device
+    ) -> list[float]:
         """One epoch of every live member over the shuffled training rows; their mean losses."""
         members, live = self.members, self.live
         self.base.train()
@@ -209,8 +211,8 @@ class _Program:
             if len(b) < 2:  # batch normalisation cannot use a batch of one
                 continue
             with _autocast(device):
-                batch = self._losses(self.params, self.buffers, x[b],
-                                     None if lengths is None else lengths[b], targets[b])  # fmt: skip
+                rows = None if lengths is None else lengths[b]
+                batch = self._losses(self.params, self.buffers, x[b], rows, targets[b])
             for p in self.params.values():
                 p.grad = None
             batch.sum().backward()  # each member's gradient is its own loss's

@@ -199,3 +199,19 @@ def test_a_moved_storage_folder_keeps_its_intervals_and_models(made, tmp_path) -
     board = pd.read_csv(next((tmp_path / "lb").glob("*-accuracy.csv")))
     assert board["test_low"].notna().sum() >= 3
     assert board[board["pick"] == "*"]["model_path"].iloc[0].startswith(str(moved))
+
+
+def test_models_saved_before_the_core_moved_into_layers_still_load() -> None:
+    """The models kept in the repository were saved by automl 0.1.0, which named the harness's
+    classes by their old modules (automl.winner, automl.preprocess): they load, and predict."""
+    from sklearn.datasets import load_digits
+
+    from tests.conftest import ROOT
+
+    saved = sorted((ROOT / "leaderboards").rglob("*.model"))
+    assert saved
+    for path in saved:
+        assert isinstance(model_file.load(path), Winner), path
+    digits = next(p for p in saved if p.name.startswith("digits_ensemble"))
+    X, y = load_digits(return_X_y=True)
+    assert np.mean(model_file.load(digits).predict(X) == y) > 0.95

@@ -97,10 +97,14 @@ def test_every_module_lives_in_a_layer_folder() -> None:
     assert {m for m in modules if _layer(m) is None} == TOP
     folders = {p.name for p in CORE.iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert folders == set(RANK), "a new folder of automl/ takes its place in ORDER"
-    for layer in folders:  # each says what it owns, and is only that
+    for layer in folders:  # each says what it owns, module by module, and is only that
         init = ast.parse((CORE / layer / "__init__.py").read_text())
-        assert ast.get_docstring(init), f"automl/{layer}/__init__.py has no docstring"
+        said = ast.get_docstring(init) or ""
+        assert said, f"automl/{layer}/__init__.py has no docstring"
         assert len(init.body) == 1, f"automl/{layer}/__init__.py holds more than its docstring"
+        for path in (CORE / layer).glob("*.py"):
+            if path.stem != "__init__":
+                assert f"``{path.stem}``" in said, f"automl/{layer}/__init__.py omits {path.stem}"
 
 
 def test_the_architecture_page_names_every_folder_and_module() -> None:

@@ -1,6 +1,7 @@
-"""Budget mode (automl/budget.py): one time budget across learners, through ``automl`` as a user
-runs it. The budget holds against a learner slow on purpose, the ensemble is never worse than its
-best member, and a comparison killed in its search or in its refits resumes to the same result."""
+"""Budget mode (automl/search/budget.py): one time budget across learners, through ``automl`` as a
+user runs it. The budget holds against a learner slow on purpose, the ensemble is never worse than
+its best member, and a comparison killed in its search or in its refits resumes to the same result.
+"""
 
 from __future__ import annotations
 

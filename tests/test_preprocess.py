@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from automl.fitting.data import prepare
-from automl.fitting.preprocess import NativeCategories, encode_folds, preprocessor
-from automl.plugin.types import Data
+from automl.fitting.preprocess import FAMILIES, NativeCategories, encode_folds, preprocessor
+from automl.plugin.errors import UserError
+from automl.plugin.types import PREPROCESSING, Data, Model, Preprocessing
 from automl.search.study import run
 from automl.settings.experiment import Experiment
 from automl.settings.split import SplitConfig
@@ -68,3 +69,22 @@ def test_the_final_model_predicts_on_raw_rows(tmp_path, model) -> None:
         )
     )  # fmt: skip
     assert summary.dataset == "t" and summary.test_score is not None and summary.test_score > 0.7
+
+
+def test_the_families_the_core_makes_are_the_names_a_model_may_give() -> None:
+    assert set(FAMILIES) == set(PREPROCESSING)
+
+
+def test_a_learner_brings_its_own_preprocessing_under_a_name_of_its_own() -> None:
+    from sklearn.preprocessing import StandardScaler
+
+    def build(params, context):  # never called here
+        raise AssertionError
+
+    own = Preprocessing("scaled", StandardScaler)
+    assert Model("m", build, preprocessing=own).preprocessing is own
+    assert isinstance(preprocessor(own), StandardScaler)
+    with pytest.raises(UserError, match="named 'onehot', the name of one the harness makes"):
+        Model("m", build, preprocessing=Preprocessing("onehot", StandardScaler))
+    with pytest.raises(UserError, match="accepted: onehot, ordinal, native, or its own"):
+        Model("m", build, preprocessing="scaled")

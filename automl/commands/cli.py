@@ -53,7 +53,7 @@ def _command(budgeted: bool = False) -> str:
 
 
 def _job(cfg: DictConfig) -> dict[str, Any]:
-    # Failed trials are logged in one line by automl.search.study, without Optuna's traceback.
+    # Failed trials are logged in one line by automl.search.trials, without Optuna's traceback.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     out = Path(HydraConfig.get().runtime.output_dir)
     try:

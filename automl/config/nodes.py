@@ -26,7 +26,7 @@ from automl.storage.urls import default_url, redact
 def store(registry: Registry) -> None:
     """Put the schema and one node per registered model and dataset into Hydra's ConfigStore, and
     let the config name the default comparison as ``${automl.default_models:}``."""
-    names = ",".join(registry.default_comparison()) or ",".join(registry.names("model"))
+    names = ",".join(registry.default_comparison())
     OmegaConf.register_new_resolver("automl.default_models", lambda: names, replace=True)
     cs = ConfigStore.instance()
     cs.store(name="automl_schema", node=Schema)
@@ -92,7 +92,7 @@ def experiments(cfg: Any, registry: Registry, command: str | None = None) -> lis
     comparison), each with the model's own parameters and space, as ``model=<name>`` gives them,
     keeping the predictions an ensemble needs."""
     base = experiment(cfg, command)
-    names = list(cfg.learners or registry.default_comparison() or registry.names("model"))
+    names = list(cfg.learners or registry.default_comparison())
     out = []
     for name in names:
         model = registry.model(name)

@@ -68,7 +68,7 @@ def arguments(args: list[str], registry: Registry) -> list[str]:
     if learners is not None:
         out.append(f"learners=[{','.join(learners)}]")
     chosen = learners or list(keys["learners"].value() if "learners" in keys else [])
-    chosen = chosen or registry.default_comparison() or registry.names("model")
+    chosen = chosen or registry.default_comparison()
     out.append(f"hydra.sweeper.params.model={chosen[0]}")
     out.append("hydra.sweep.subdir=${hydra.job.num}-${dataset.name}-budget")
     if not any(k == "validation" or k.startswith("validation.") for k in keys):

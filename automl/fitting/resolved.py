@@ -101,8 +101,9 @@ def resolve_experiment(exp: Experiment, registry: Registry) -> Resolved:
     data = prepared(spec, options, exp.split)
     metric = registry.metric_for(exp.metric, data.task)
     model = registry.model(exp.model)
-    if model.unavailable() is not None:
-        raise UserError(str(model.unavailable()))
+    unavailable = model.unavailable()
+    if unavailable is not None:
+        raise UserError(unavailable)
     if model.max_rows is not None and len(data.y_dev) > model.max_rows:
         raise NotApplicable(
             f"model '{model.name}' fits at most {model.max_rows:,} training rows; "

@@ -79,11 +79,11 @@ class Registry:
 
     def default_comparison(self) -> list[str]:
         """The models ``automl`` compares when none is named, in the order they registered: those
-        that say so, but for any whose library is not installed here (left out, saying why)."""
+        that say so (every model, when none does), but for any whose library is not installed here
+        (left out, saying why)."""
+        named = [m for m in self.models() if m.in_default_comparison] or self.models()
         chosen = []
-        for model in self.models():
-            if not model.in_default_comparison:
-                continue
+        for model in named:
             why = model.unavailable()
             if why is None:
                 chosen.append(model.name)

@@ -114,8 +114,8 @@ class Model:
     the core makes, by name, or its own), and the ``libraries`` it fits with, as pip names them
     (``("lightgbm",)``). Their versions are recorded with each of its results and checked when its
     saved model is loaded; a learner whose library is not installed is refused before any job
-    starts, with ``install`` (default ``pip install <libraries>``) as the hint, and is left out of
-    the default comparison.
+    starts, with ``install`` (default ``pip install`` and the missing ones) as the hint, and is left
+    out of the default comparison.
     """
 
     name: str
@@ -148,6 +148,11 @@ class Model:
 
     def __post_init__(self) -> None:
         family = self.preprocessing
+        if isinstance(family, Preprocessing) and family.name in PREPROCESSING:
+            raise UserError(
+                f"model '{self.name}' brings its own preprocessing named '{family.name}', the name "
+                f"of one the harness makes; name it otherwise ({', '.join(PREPROCESSING)} are taken)"
+            )
         if not isinstance(family, Preprocessing) and family not in PREPROCESSING:
             raise UserError(
                 f"model '{self.name}' declares preprocessing {family!r}; accepted: "

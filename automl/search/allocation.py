@@ -70,7 +70,7 @@ class Learner:
     desc: Description
     study: optuna.Study
     n_trials: int
-    loop: TrialLoop = field(init=False)
+    loop: TrialLoop = field(init=False, repr=False, compare=False)  # the schedule makes it
     skipped: str | None = None  # why it left the search early
     full: bool = False  # its last ask was surplus: no more trials for it in this run
     trials: list[FrozenTrial] = field(default_factory=list)  # counted ones, as last read

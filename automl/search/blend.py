@@ -54,7 +54,7 @@ def ensemble_study(learners: Sequence[Learner], exp: Experiment, storage: Any) -
             validation=desc.validation,
         )  # fmt: skip
         study.set_user_attr(PROBLEM, record.stored())
-    libraries = dict.fromkeys(name for one in learners for name in one.desc.libraries)
+    libraries = dict.fromkeys(library for one in learners for library in one.desc.libraries)
     study.set_user_attr(RUN, provenance(exp, list(libraries)).stored())
     return study
 

@@ -47,7 +47,7 @@ def _ask(loop: TrialLoop, size: int) -> list[tuple[optuna.Trial, dict[str, Any]]
     try:
         for _ in range(size):
             trial = study.ask()
-            if loop.surplus(trial):
+            if loop.surplus(trial, look=True):
                 study.tell(trial, state=TrialState.FAIL)
                 break
             try:

@@ -185,11 +185,12 @@ class TrialLoop:
         self._record(trial, outcome)
         return outcome.score
 
-    def surplus(self, trial: optuna.Trial) -> bool:
+    def surplus(self, trial: optuna.Trial, look: bool = False) -> bool:
         """Whether ``trial`` is beyond the trial budget (or repeats a retry another worker runs);
-        if so it is marked, counts nowhere, and must fit nothing."""
+        if so it is marked, counts nowhere, and must fit nothing. ``look``: read the storage first
+        even when no other worker asked a trial since the last look (a population asks several)."""
         counts = tally(self.study, look=False)
-        if counts.vouched != trial.number:  # another worker asked meanwhile: read again
+        if look or counts.vouched != trial.number:  # another worker asked meanwhile: read again
             counts.look()
         if not counts.surplus(trial.number, self.n_trials):
             return False

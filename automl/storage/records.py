@@ -37,9 +37,8 @@ OWNER = "owner"
 INTERRUPTED = "interrupted"
 RETRY_OF = "retry_of"
 SURPLUS = "surplus"
-PREDICTIONS = (
-    "predictions"  # the artifact id of its validation predictions (automl.storage.artifacts)
-)
+# The artifact id of its validation predictions (automl.storage.artifacts).
+PREDICTIONS = "predictions"
 STOPPED_BY_BUDGET = "stopped_by_budget"  # the budget's time ran out during its fit
 ALLOCATION = "allocation"  # on a comparison's study: how a budget was shared (AllocationRecord)
 POPULATION = "population"  # how many trials it was trained with, as one program (search.population)

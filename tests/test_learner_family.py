@@ -145,8 +145,8 @@ def test_a_new_learner_family_gets_its_row_provenance_preprocessing_and_model(tm
     site.mkdir()
     env = _installed(site)
     train, test = _tables(tmp_path)
-    done = _automl(
-        tmp_path, env, "budget=20", "dataset=csv", f"dataset.path={train}",
+    done = _automl(  # 6 trials each: the search ends inside the budget, the refits have time
+        tmp_path, env, "budget=20", "search.n_trials=6", "dataset=csv", f"dataset.path={train}",
         f"dataset.test_path={test}", "dataset.target=label", "model=histboost,dummy",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -8,6 +8,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+from functools import lru_cache
 from importlib.metadata import entry_points, packages_distributions
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def _fitting_libraries() -> set[str]:
 FITTING_LIBRARIES = _fitting_libraries()
 
 
+@lru_cache(maxsize=1)
 def _modules() -> dict[str, Path]:
     """Every module of the core by dotted name (``automl.fitting.fitter``; a package's own
     ``__init__`` as ``automl.fitting.__init__``)."""
@@ -82,6 +84,7 @@ def _imports(path: Path) -> set[str]:
     return out
 
 
+@lru_cache(maxsize=1)
 def _graph() -> dict[str, set[str]]:
     return {name: _imports(path) for name, path in _modules().items()}
 

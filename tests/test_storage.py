@@ -3,15 +3,21 @@ its writes leave each storage as Optuna's calls would (several user attributes o
 write, a finished trial refused as Optuna refuses it, with nothing left over to fail a later read);
 its reads give what changed; a running trial of another process is closed once, a queued one
 claimed once and found by ``ask``; a trial asked by hand beats, and one whose beats stopped fails.
+The journal's lock outlives no writer.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import optuna
 import pytest
 from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages.journal import JournalFileSymlinkLock
 
 from automl.storage.internals import (
     claim_waiting,
@@ -145,3 +151,53 @@ def test_stale_trials_are_looked_for_once_per_heartbeat_interval(
     time.sleep(1.1)
     fail_stale(study)
     assert len(looks) == (2 if kind in ("sqlite", "postgresql") else 0)
+
+
+# The journal's write lock (automl.storage.urls.KernelLock): a writer killed while holding it, or a
+# lock file that Optuna's own lock left behind, never stops the next writer. Each writer runs in a
+# subprocess with a timeout, so that a lock that would block fails the test instead of hanging it.
+WRITE = """
+import sys, optuna
+from automl.storage.urls import open_storage
+study = optuna.create_study(study_name="s", storage=open_storage(sys.argv[1]), load_if_exists=True)
+study.enqueue_trial({"x": 1})
+print(len(study.trials))
+"""
+
+HOLD = """
+import sys, time
+from automl.storage.urls import KernelLock
+lock = KernelLock(sys.argv[1])  # held while this process lives
+lock.acquire()
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def _write(journal: str) -> str:
+    done = subprocess.run([sys.executable, "-c", WRITE, journal], capture_output=True, text=True,
+                          timeout=20)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_writer_killed_holding_the_journal_lock_does_not_stop_the_next(tmp_path) -> None:
+    journal = str(tmp_path / "s.journal")
+    _write(journal)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, journal], stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with pytest.raises(subprocess.TimeoutExpired):  # while it lives, the lock is its own
+        subprocess.run([sys.executable, "-c", WRITE, journal], capture_output=True, timeout=5)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert _write(journal) == "2"  # the kernel released the lock with its process
+
+
+def test_a_lock_left_by_optuna_own_journal_lock_does_not_stop_a_writer(tmp_path) -> None:
+    journal = str(tmp_path / "s.journal")
+    _write(journal)
+    # What a process killed inside Optuna's default lock (a symbolic link) leaves behind.
+    JournalFileSymlinkLock(journal).acquire()
+    assert os.path.islink(journal + ".lock")
+    assert _write(journal) == "2"

@@ -7,10 +7,12 @@ on the development machine it costs about 4 ms per trial where SQLite costs abou
 
 from __future__ import annotations
 
+import fcntl
 import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
@@ -68,6 +70,34 @@ def check_url(url: str) -> None:
         raise UserError(f"cannot open storage {redact(url)}: {redact(message)}") from None
 
 
+class KernelLock:
+    """The journal file's write lock as ``flock(2)`` on a file beside it, which the kernel releases
+    when its process ends, however it ends. Optuna's default, a symbolic link it deletes on
+    release, outlives a process killed while writing (SIGKILL, the OOM killer): its next writer
+    waits for a grace period, or, the link pointing to a relative path that ``stat`` cannot follow
+    from the link's folder, spins forever (Optuna 5.1). Given to ``JournalFileBackend`` as its
+    ``lock_obj``, whose ``acquire``/``release`` it implements. For journals on one machine's disk,
+    as the journal is meant to be (a database serves several machines)."""
+
+    SUFFIX = ".flock"
+
+    def __init__(self, journal: str) -> None:
+        self.path = journal + self.SUFFIX
+        self._held: IO[str] | None = None
+
+    def acquire(self) -> bool:
+        handle = open(self.path, "a")  # noqa: SIM115 - held open while locked, closed in release
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        self._held = handle
+        return True
+
+    def release(self) -> None:
+        handle, self._held = self._held, None
+        if handle is not None:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+
 def open_storage(
     url: str,
     *,
@@ -84,7 +114,7 @@ def open_storage(
     if journal_folder(url) is not None:
         path = Path(url.removeprefix("journal:"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
+        return JournalStorage(JournalFileBackend(str(path), lock_obj=KernelLock(str(path))))
     if url.startswith(("redis://", "rediss://")):
         return JournalStorage(JournalRedisBackend(url))
     if "://" not in url:

@@ -39,12 +39,14 @@ ORPHANED_AFTER = datetime.timedelta(seconds=60)
 
 
 def _started(pid: int) -> str | None:
-    """When process ``pid`` started, in clock ticks since boot (None if there is no such process)."""
+    """When process ``pid`` started, in clock ticks since boot (None if there is no such process,
+    or only its zombie: killed, not yet reaped by its parent, it runs nothing)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
         return None
+    return fields[19] if len(fields) > 19 and fields[0] not in ("Z", "X") else None
 
 
 def owner() -> dict[str, Any]:

@@ -157,8 +157,9 @@ def register_models(register: Any) -> None:
     )
 
     # For the budget tests: a learner slow on purpose (every fit sleeps far past any budget), and
-    # one that dozes a little on every fit, the refit too, so that a kill can land mid-comparison.
-    for name, seconds in (("sleepy", 600.0), ("dozy", 0.15)):
+    # ones that doze a little or a second on every fit, the refit too, so that a kill can land
+    # mid-comparison: in a trial, in a refit.
+    for name, seconds in (("sleepy", 600.0), ("dozy", 0.15), ("drowsy", 1.0)):
         register(
             Model(
                 name,
@@ -170,6 +171,18 @@ def register_models(register: Any) -> None:
                 description=f"fault injection: every fit sleeps {seconds:g} s",
             )
         )
+    # And one whose trials succeed and whose refit always fails: nothing to hand over.
+    register(
+        Model(
+            "brittle",
+            _build,
+            space={"max_depth": Int(1, 12), "min_samples_leaf": Int(1, 20, log=True)},
+            defaults={"fault": "raise", "on": "refit", "seconds": 0.0},
+            tasks=CLASSIFICATION,
+            preprocessing="ordinal",
+            description="fault injection: the refit fails",
+        )
+    )
 
 
 @hookimpl

@@ -122,6 +122,8 @@ def _budget_job(cfg: DictConfig) -> dict[str, Any]:
         log.info("%s left the search early: %s", model, reason)
     if not any(s.complete for s in comparison.summaries):
         failed = failed or ["no learner completed a trial within the budget"]
+    elif comparison.no_pick:  # trials, but nothing to hand over: never a silent success
+        failed.append(comparison.no_pick)
     if failed:
         record["error"] = "; ".join(failed)
         for line in failed:

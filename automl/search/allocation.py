@@ -21,7 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 from automl.fitting.protocol import Description
 from automl.search.trials import TrialLoop
 from automl.settings.experiment import Experiment
-from automl.storage.records import FIT_TIME, PREDICT_TIME, RESULT, counted, span
+from automl.storage.records import ERROR, FIT_TIME, PREDICT_TIME, RESULT, counted, span
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # Seconds kept back for writing the leaderboards and leaving, besides the refits and the ensemble.
@@ -137,10 +137,10 @@ class Learner:
         return 1.5 * (fit / share + predict * tested) + 0.2
 
     def refitted(self, maximize: bool) -> bool:
-        """Whether its study holds the refit of its best trial."""
+        """Whether its study holds the refit of its best trial, made without error."""
         best = self.best_trial(maximize)
         stored = self.study.user_attrs.get(RESULT) or {}
-        return best is not None and stored.get("best_trial") == best.number
+        return best is not None and stored.get("best_trial") == best.number and ERROR not in stored
 
 
 def eci(learner: Learner, best: float | None, maximize: bool) -> float:

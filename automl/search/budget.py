@@ -23,16 +23,23 @@ study's do; this module decides whose trial runs next and how long it may take
    leaderboard reports; averaging the fold models of cross-validation instead would keep k models
    per member and fit nothing the rows show.
 
+The pick is always handed over: the best learner's refit is made even when no time is left for it
+(the next best's if it fails), and the run says by how much the budget was exceeded; when no refit
+can be made, :class:`Comparison` says why (``no_pick``) and the command fails in one line.
+
 The storage holds everything, so the same command resumes: the trials, the refits and the
 predictions are read back, and the seconds of the budget used by earlier runs
-(``AllocationRecord.used``) are taken off this run's.
+(``AllocationRecord.used``, recorded every :func:`tick` seconds, so a killed run's count too) are
+taken off this run's.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -66,6 +73,9 @@ from automl.storage.records import (
 from automl.storage.urls import open_storage
 
 log = logging.getLogger(__name__)
+# The pick's refit, when the budget has no time left for it, may take this many times its estimate
+# (itself 1.5 times the best trial's fit, scaled to all rows) before the cap stops it.
+PICK_CAP = 3.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ class Comparison:
     not_applicable: list[str]
     used: float
     skipped: dict[str, str] = field(default_factory=dict)  # learner: why the budget left it out
+    no_pick: str | None = None  # why no refit succeeded though some learner completed a trial
 
     @property
     def studies(self) -> list[str]:
@@ -123,18 +134,72 @@ def run(exps: Sequence[Experiment], seconds: float, started: float) -> Compariso
     clock = Clock(started, seconds, allocation.used)
     schedule = _Schedule(learners, fits, clock, folder, board)
     try:
-        schedule.search()
-        results = schedule.refits()
-        blend.blend(learners, results, fits, board, folder, schedule.maximize, clock)
+        with _ticking(schedule):
+            schedule.search()
+            log.info("search ended after %.1f s of %g: refitting each learner's best",
+                     clock.used(), seconds)  # fmt: skip
+            results = schedule.refits()
+            log.info("refits made after %.1f s: blending them into an ensemble", clock.used())
+            blend.blend(learners, results, fits, board, folder, schedule.maximize, clock)
     except KeyboardInterrupt:
         schedule.save()
         raise Interrupted(board.study_name) from None
     schedule.save()
+    over = clock.used() - seconds
+    if schedule.overrun and over > 0:
+        log.warning(
+            "the budget of %g s is exceeded by %.1f s: its pick was refitted all the same, the "
+            "search (or earlier runs) having used the time its refit needed", seconds, over,
+        )  # fmt: skip
     summaries = [
         summarize(one.study, one.exp, one.desc, results.get(one.exp.model)) for one in learners
     ]  # fmt: skip
     skipped = {one.exp.model: one.skipped for one in learners if one.skipped}
-    return Comparison(summaries, board.study_name, not_applicable, clock.used(), skipped)
+    used = clock.used()
+    return Comparison(
+        summaries, board.study_name, not_applicable, used, skipped, _no_pick(results, used)
+    )
+
+
+def _no_pick(results: dict[str, ResultRecord], used: float) -> str | None:
+    """Why the comparison hands over no model, when its learners had trials but no refit."""
+    if not results or any(not r.error for r in results.values()):
+        return None
+    model, result = next(iter(results.items()))  # the best learner's, tried first
+    return (
+        f"no pick: no learner's best could be refitted ({model}: {result.error}) after "
+        f"{used:.1f} s; raise budget= or trial.timeout="
+    )
+
+
+def tick(seconds: float) -> float:
+    """How often a run records the seconds it has used: a run killed at any moment (SIGKILL, the
+    OOM killer) leaves at most this much of its time uncounted, under 0.5% of the budget."""
+    return min(max(seconds / 200, 0.2), 10.0)
+
+
+@contextmanager
+def _ticking(schedule: _Schedule) -> Iterator[None]:
+    """Record the allocation now and every :func:`tick` seconds until the block ends, from a
+    thread, since the main one waits on fits: the seconds of a run killed mid-fit are taken off
+    the budget of the next, not only those up to its last finished trial."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(tick(schedule.clock.seconds)):
+            try:
+                schedule.save()
+            except Exception as error:  # a storage hiccup costs one beat, not the comparison
+                log.debug("recording the seconds used failed: %s", error)
+
+    schedule.save()
+    beating = threading.Thread(target=beat, name="automl-budget-tick", daemon=True)
+    beating.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beating.join()
 
 
 class _Schedule:
@@ -150,6 +215,8 @@ class _Schedule:
         self.dead = False  # the last trial's worker was stopped: the next needs a fresh one
         self.running: Learner | None = None  # whose trial runs, and its share of the time left
         self.share: float | None = None
+        self._saving = threading.Lock()  # the run's thread and its ticking one (_ticking)
+        self.overrun = False  # the pick's refit was made with no time left for it
         for one in learners:
             one.loop = TrialLoop(one.study, fits, one.desc, one.n_trials, folder=folder,
                                  cap=self.cap)  # fmt: skip
@@ -166,7 +233,11 @@ class _Schedule:
     def save(self) -> None:
         """Record the allocation so far on the ensemble's study: the seconds used, and per learner
         its study, search seconds, trials and why it left early."""
-        record = AllocationRecord(
+        with self._saving:
+            self.board.set_user_attr(ALLOCATION, self._record().stored())
+
+    def _record(self) -> AllocationRecord:
+        return AllocationRecord(
             budget=self.clock.seconds,
             updated=datetime.now().isoformat(),  # naive local time, as Optuna stamps trials
             used=round(self.clock.used(), 3),
@@ -181,7 +252,6 @@ class _Schedule:
                 for one in self.learners
             },
         )
-        self.board.set_user_attr(ALLOCATION, record.stored())
 
     def search(self) -> None:
         """Trials, one at a time, to the learner whose turn it is, while the time allows."""
@@ -231,15 +301,29 @@ class _Schedule:
 
     def refits(self) -> dict[str, ResultRecord]:
         """Refit each learner's best within what the budget has left: the best learner first (the
-        pick's model), then the cheapest first, so that as many rows as the time allows have one."""
+        pick's model), then the cheapest first, so that as many rows as the time allows have one.
+
+        A comparison always hands over a pick: until one refit has succeeded, the next best
+        learner's is made even when the budget has no time left for it (earlier runs, or a search
+        whose trials took longer than estimated, spent it), under a cap of a few times its
+        estimate; :func:`run` says by how much the budget was exceeded."""
         results: dict[str, ResultRecord] = {}
         maximize, clock = self.maximize, self.clock
         ranked = [one for one in self.learners if one.complete]
         sign = 1.0 if maximize else -1.0
         ranked.sort(key=lambda one: one.refit_cost(maximize))
         ranked.sort(key=lambda one: -sign * (one.best(maximize) or 0.0))
-        ranked = ranked[:1] + sorted(ranked[1:], key=lambda one: one.refit_cost(maximize))
-        for learner in ranked:
+        for learner in ranked:  # the pick: the best learner whose refit succeeds, at any cost
+            needed = learner.refit_cost(maximize) / 1.5  # the estimate without its margin
+            if not learner.refitted(maximize) and clock.left() - BLENDING - clock.closing < needed:
+                self.overrun = True
+            result = self._refit(learner, PICK_CAP * learner.refit_cost(maximize))
+            if result is not None:
+                results[learner.exp.model] = result
+                if not result.error:
+                    break
+        rest = [one for one in ranked if one.exp.model not in results]
+        for learner in sorted(rest, key=lambda one: one.refit_cost(maximize)):
             best = learner.best_trial(maximize)
             needed = learner.refit_cost(maximize) / 1.5  # the estimate without its margin
             if not learner.refitted(maximize) and clock.left() - BLENDING - clock.closing < needed:
@@ -250,11 +334,17 @@ class _Schedule:
                 learner.study.set_user_attr(RESULT, result.stored())
                 results[learner.exp.model] = result
                 continue
-            self.fits.call(Open(learner.exp))  # a worker stopped by the last refit is replaced here
-            refit = learner.loop.refit(max(clock.left() - BLENDING - clock.closing, SHORTEST))
+            refit = self._refit(learner)
             if refit is not None:
                 results[learner.exp.model] = refit
         return results
+
+    def _refit(self, learner: Learner, least: float = 0.0) -> ResultRecord | None:
+        """Refit ``learner``'s best in what the budget has left, or in ``least`` seconds if more
+        (the stored refit, when an earlier run made it)."""
+        self.fits.call(Open(learner.exp))  # a worker stopped by the last refit is replaced here
+        clock = self.clock
+        return learner.loop.refit(max(clock.left() - BLENDING - clock.closing, least, SHORTEST))
 
 
 def _left_early(learner: Learner) -> None:

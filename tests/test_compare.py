@@ -61,6 +61,15 @@ def test_bradley_terry_matches_the_closed_form_for_two_models() -> None:
     assert elo[0] - elo[1] == pytest.approx(400 * math.log10(3.5 / 1.5))
 
 
+def test_one_model_alone_has_the_baseline_rating_and_no_win_rate() -> None:
+    # No pair to play: its strength is the one there is (0/0 before, iterated to the round limit).
+    assert across.bradley_terry(np.zeros((1, 1))).tolist() == [1.0]
+    board = across.aggregate(_rows({"d1": {"dummy": 0.5}, "d2": {"dummy": 0.7}}, "accuracy",
+                                   "maximize")).set_index("model")  # fmt: skip
+    assert board.loc["dummy", ["elo", "elo_low", "elo_high"]].tolist() == [1000.0] * 3
+    assert math.isnan(board.loc["dummy", "win_rate"]) and board.loc["dummy", "wins"] == 2
+
+
 def test_lower_is_better_for_minimised_metrics() -> None:
     errors = {"d1": {"a": 1.0, "dummy": 3.0}, "d2": {"a": 2.0, "dummy": 3.0}}
     board = across.aggregate(_rows(errors, "rmse", "minimize")).set_index("model")

@@ -93,6 +93,8 @@ def bradley_terry(wins: np.ndarray, tolerance: float = 1e-9) -> np.ndarray:
     P(i beats j) = p_i / (p_i + p_j), by Hunter's MM algorithm. One virtual tie between every pair
     keeps an unbeaten model's strength finite."""
     n = len(wins)
+    if n < 2:  # no pair, no game: 0/0 would never converge (10,000 rounds a fit, 1,000 fits)
+        return np.ones(n)
     w = wins + 0.5 * (1 - np.eye(n))
     games = w + w.T
     p = np.ones(n)

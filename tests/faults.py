@@ -156,33 +156,27 @@ def register_models(register: Any) -> None:
         )
     )
 
-    # For the budget tests: a learner slow on purpose (every fit sleeps far past any budget), and
-    # ones that doze a little or a second on every fit, the refit too, so that a kill can land
-    # mid-comparison: in a trial, in a refit.
-    for name, seconds in (("sleepy", 600.0), ("dozy", 0.15), ("drowsy", 1.0)):
+    # For the budget tests: a learner slow on purpose (every fit sleeps far past any budget), ones
+    # that doze a little or a second on every fit, the refit too, so that a kill can land
+    # mid-comparison (in a trial, in a refit), and one whose refit always fails: nothing to hand over.
+    budgeted = {
+        **{name: ({"fault": "sleep", "on": "all+refit", "seconds": seconds},
+                  f"every fit sleeps {seconds:g} s")
+           for name, seconds in (("sleepy", 600.0), ("dozy", 0.15), ("drowsy", 1.0))},
+        "brittle": ({"fault": "raise", "on": "refit", "seconds": 0.0}, "the refit fails"),
+    }  # fmt: skip
+    for name, (defaults, what) in budgeted.items():
         register(
             Model(
                 name,
                 _build,
                 space={"max_depth": Int(1, 12), "min_samples_leaf": Int(1, 20, log=True)},
-                defaults={"fault": "sleep", "on": "all+refit", "seconds": seconds},
+                defaults=defaults,
                 tasks=CLASSIFICATION,
                 preprocessing="ordinal",
-                description=f"fault injection: every fit sleeps {seconds:g} s",
+                description=f"fault injection: {what}",
             )
         )
-    # And one whose trials succeed and whose refit always fails: nothing to hand over.
-    register(
-        Model(
-            "brittle",
-            _build,
-            space={"max_depth": Int(1, 12), "min_samples_leaf": Int(1, 20, log=True)},
-            defaults={"fault": "raise", "on": "refit", "seconds": 0.0},
-            tasks=CLASSIFICATION,
-            preprocessing="ordinal",
-            description="fault injection: the refit fails",
-        )
-    )
 
 
 @hookimpl

@@ -27,6 +27,7 @@ from optuna.trial import TrialState
 
 from automl.storage.urls import open_storage
 from tests.conftest import ROOT
+from tests.test_budget import _studies
 from tests.test_winner import SCORE, _tables
 
 pytestmark = pytest.mark.slow
@@ -76,17 +77,6 @@ def _launch(tmp: Path, *args: str) -> Run:
 
     threading.Thread(target=read, daemon=True).start()
     return run
-
-
-def _studies(tmp: Path) -> dict[str, optuna.Study]:
-    journal = tmp / "results" / "automl.journal"
-    if not journal.is_file():
-        return {}
-    storage = open_storage(str(journal))
-    return {
-        s.study_name.split("/")[1]: optuna.load_study(study_name=s.study_name, storage=storage)
-        for s in storage.get_all_studies()
-    }
 
 
 def _drowsy_running(run: Run, tmp: Path, complete: int) -> bool:

@@ -1,14 +1,16 @@
 """The budget's choice of the next learner (automl.search.budget): portfolio round robin, then
-FLAML's estimated cost for improvement, on trials made by hand."""
+FLAML's estimated cost for improvement, on trials made by hand; and where its clock starts."""
 
 from __future__ import annotations
 
 import datetime
+import time
 
 import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
+from automl.search import allocation
 from automl.search.allocation import Learner, eci, next_learner
 
 START = datetime.datetime(2026, 1, 1)
@@ -63,3 +65,17 @@ def test_first_trials_go_round_robin_then_to_the_lowest_eci() -> None:
     slow.skipped = "no time"
     fast.n_trials = 2  # done
     assert next_learner([fast, slow], maximize=True) is None
+
+
+def test_the_budget_counts_from_the_process_start_unless_the_process_ran_something_else_first() -> (
+    None
+):
+    started = allocation.process_started(began=-1e9)  # this process's start, as /proc gives it
+    assert started <= time.monotonic()
+    # The command's code began soon after: the process was started for it, and the budget counts
+    # its interpreter's start and imports too.
+    assert allocation.process_started(began=started + 1.0) == pytest.approx(started, abs=0.05)
+    # It began long after: the process was a shell that ran something else (pip install ...), then
+    # exec'd the command; that is not the budget's time.
+    late = started + allocation.EXEC_GRACE + 60.0
+    assert allocation.process_started(began=late) == late

@@ -28,6 +28,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
 from automl.commands.callbacks import RESULT_FILE, WriteLeaderboards, redact_log_records
+from automl.commands.start import BEGAN
 from automl.config import nodes, preflight, sweep
 from automl.fitting import isolation
 from automl.plugin.errors import NotApplicable, UserError, choose
@@ -213,7 +214,7 @@ def _checks_jobs(flags: Any) -> bool:
 def main() -> None:
     """Entry point: load plugins, offer their models and datasets to Hydra, check every job's
     settings, then run the app."""
-    _CLOCK.append(allocation.process_started())
+    _CLOCK.append(allocation.process_started(BEGAN))
     if "trial.isolation=inprocess" not in sys.argv:
         # Started already by automl.commands.start (the command); not by -m automl.commands.cli.
         isolation.prestart()

@@ -11,6 +11,11 @@ This module imports nothing of the harness before the worker is on its way, whic
 from __future__ import annotations
 
 import sys
+import time
+
+# When the command's own code began, a few tens of milliseconds after its interpreter started: what
+# its budget counts from where the process itself is older (automl.search.allocation.process_started).
+BEGAN = time.monotonic()
 
 
 def main() -> None:

@@ -32,18 +32,26 @@ RESTART = 3.0  # seconds a fresh worker needs (spawn and imports) before it load
 SHORTEST = 0.2  # a trial given less than this is not started
 
 
-def process_started() -> float:
-    """When this process started, on ``time.monotonic()``'s clock (Linux: from /proc), so that
-    a budget covers the interpreter's start and the imports; elsewhere, now."""
+# A process older than its command's first instruction by more than this was not started for it: it
+# ran something else first, then exec'd the command (a shell's last command, as in
+# `sh -c 'pip install -e . && automl budget=60'`), and its age would count that against the budget.
+EXEC_GRACE = 5.0
+
+
+def process_started(began: float) -> float:
+    """When this process started, on ``time.monotonic()``'s clock (Linux: from /proc), so that a
+    budget covers the interpreter's start and the imports; ``began`` (when the command's own code
+    began) if the process is older than that by more than ``EXEC_GRACE``, or elsewhere."""
     try:
         with open("/proc/self/stat") as stat:
             ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
         with open("/proc/uptime") as uptime:
             up = float(uptime.read().split()[0])
         age = up - ticks / os.sysconf("SC_CLK_TCK")
-        return time.monotonic() - max(0.0, age)
     except (OSError, ValueError, IndexError):
-        return time.monotonic()
+        return began
+    started = time.monotonic() - max(0.0, age)
+    return started if began - started <= EXEC_GRACE else began
 
 
 class Clock:

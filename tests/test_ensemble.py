@@ -1,11 +1,17 @@
-"""Greedy ensemble selection (automl.fitting.ensemble) against cases worked out by hand."""
+"""Greedy ensemble selection (automl.fitting.ensemble) against cases worked out by hand, and the
+members a budget's ensemble may have (automl.search.blend): never the baseline."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
+import optuna
 import pytest
 
 from automl.fitting import ensemble
+from automl.search import blend
+from automl.storage.records import PREDICTIONS, ResultRecord
 
 
 def _two_columns(p1: list[float]) -> np.ndarray:
@@ -62,3 +68,29 @@ def test_never_worse_than_its_best_member(seed) -> None:
 def test_no_member_is_an_error() -> None:
     with pytest.raises(ValueError, match="at least one member"):
         ensemble.select([], lambda p: 0.0, maximize=True)
+
+
+def _learner(model: str, baseline: bool) -> SimpleNamespace:
+    """What ``blend`` reads of a learner: its name, whether it is a baseline, its best trial with
+    kept validation predictions."""
+    study = optuna.create_study()
+    study.enqueue_trial({})
+    study.optimize(lambda t: t.set_user_attr(PREDICTIONS, f"{model}-oof") or 0.5, n_trials=1)
+    return SimpleNamespace(exp=SimpleNamespace(model=model), desc=SimpleNamespace(baseline=baseline),
+                           study=study)  # fmt: skip
+
+
+def test_the_baseline_is_never_a_member_though_accuracy_ties_would_take_it() -> None:
+    # Labels 1, 1, 0. The learner's probabilities of class 1 tie on the first two rows (argmax: 0);
+    # the baseline predicts the training prior, 0.6, everywhere. Alone they score 1/3 and 2/3;
+    # blended half and half, 1.0: greedy selection on accuracy gives the baseline half the weight,
+    # for breaking the learner's ties on these three rows, not for anything it knows.
+    y = np.array([1, 1, 0])
+    learner, baseline = _two_columns([0.5, 0.5, 0.2]), _two_columns([0.6, 0.6, 0.6])
+    chosen = ensemble.select([learner, baseline], _accuracy(y), maximize=True)
+    assert chosen.weights == (0.5, 0.5) and chosen.score == 1.0
+    # A budget's ensemble leaves the baseline out (Model.baseline; the built-in dummy says so).
+    learners = [_learner("svm", baseline=False), _learner("dummy", baseline=True)]
+    refit = ResultRecord(best_trial=0, val_score=0.5, test_score=0.5, predictions="test")
+    members = blend._members(learners, {"svm": refit, "dummy": refit})  # type: ignore[arg-type]
+    assert [one.exp.model for one, _, _ in members] == ["svm"]

@@ -98,6 +98,7 @@ class Fitter:
             population=resolved.model.fit_population is not None,
             population_varies=resolved.model.population_varies,
             libraries=resolved.model.libraries,
+            baseline=resolved.model.baseline,
         )
 
     def trial(self, request: FitTrial, judge: Judge | None = None) -> TrialResult:

@@ -60,6 +60,7 @@ class Description:
     population: bool = False
     population_varies: frozenset[str] = frozenset()
     libraries: tuple[str, ...] = ()  # what the model fits with (Model.libraries), for provenance
+    baseline: bool = False  # a reference to beat, never an ensemble member (Model.baseline)
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,10 @@ class Model:
     description: str = ""
     # Whether ``automl`` without ``model=...`` compares it (the built-in classical learners do).
     in_default_comparison: bool = False
+    # A reference to beat (class priors, the mean), never a member of a budget's ensemble: blended
+    # in, a constant prediction only moves the others' decision threshold, which fits the
+    # validation rows' ties and not the data.
+    baseline: bool = False
     # Known-good configurations of the searched parameters, tried first (in this order) when a
     # budget is shared across learners: its defaults, then the ones its plugin measured to help.
     portfolio: tuple[Mapping[str, Any], ...] = ()

@@ -63,9 +63,11 @@ def _members(
     learners: Sequence[Learner], results: dict[str, ResultRecord]
 ) -> list[tuple[Learner, ResultRecord, Any]]:
     """The learners whose refit kept its test predictions, with their best trial's kept validation
-    predictions: what can be blended."""
+    predictions: what can be blended. A baseline (``Model.baseline``) is never a member."""
     members = []
     for learner in learners:
+        if learner.desc.baseline:
+            continue
         result = results.get(learner.exp.model)
         if result is None or result.error or result.predictions is None:
             continue

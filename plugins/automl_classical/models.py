@@ -214,6 +214,7 @@ MODELS = (
         build_dummy,
         libraries=SKLEARN,
         in_default_comparison=True,  # `automl` without model=... compares it
+        baseline=True,  # the reference every learner must beat; never an ensemble member
         defaults={"strategy": "auto"},
         domains={
             "strategy": OneOf(

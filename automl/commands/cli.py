@@ -28,7 +28,6 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
 from automl.commands.callbacks import RESULT_FILE, WriteLeaderboards, redact_log_records
-from automl.commands.start import BEGAN
 from automl.config import nodes, preflight, sweep
 from automl.fitting import isolation
 from automl.plugin.errors import NotApplicable, UserError, choose
@@ -211,10 +210,12 @@ def _checks_jobs(flags: Any) -> bool:
     )  # fmt: skip
 
 
-def main() -> None:
+def main(began: float | None = None) -> None:
     """Entry point: load plugins, offer their models and datasets to Hydra, check every job's
-    settings, then run the app."""
-    _CLOCK.append(allocation.process_started(BEGAN))
+    settings, then run the app. ``began``: when the command's own code began (the ``automl``
+    command's first instruction; without it, now), where a budget's clock starts if the process
+    is older (:func:`automl.search.allocation.process_started`)."""
+    _CLOCK.append(allocation.process_started(time.monotonic() if began is None else began))
     if "trial.isolation=inprocess" not in sys.argv:
         # Started already by automl.commands.start (the command); not by -m automl.commands.cli.
         isolation.prestart()

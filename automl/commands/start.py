@@ -15,7 +15,7 @@ import time
 
 # When the command's own code began, a few tens of milliseconds after its interpreter started: what
 # its budget counts from where the process itself is older (automl.search.allocation.process_started).
-BEGAN = time.monotonic()
+BEGAN = time.monotonic()  # before any import of the harness
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
         isolation.prestart()
     from automl.commands import cli
 
-    cli.main()
+    cli.main(BEGAN)
 
 
 if __name__ == "__main__":

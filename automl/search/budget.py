@@ -308,14 +308,13 @@ class _Schedule:
         whose trials took longer than estimated, spent it), under a cap of a few times its
         estimate; :func:`run` says by how much the budget was exceeded."""
         results: dict[str, ResultRecord] = {}
-        maximize, clock = self.maximize, self.clock
+        maximize = self.maximize
         ranked = [one for one in self.learners if one.complete]
         sign = 1.0 if maximize else -1.0
         ranked.sort(key=lambda one: one.refit_cost(maximize))
         ranked.sort(key=lambda one: -sign * (one.best(maximize) or 0.0))
         for learner in ranked:  # the pick: the best learner whose refit succeeds, at any cost
-            needed = learner.refit_cost(maximize) / 1.5  # the estimate without its margin
-            if not learner.refitted(maximize) and clock.left() - BLENDING - clock.closing < needed:
+            if self._no_time_for(learner):
                 self.overrun = True
             result = self._refit(learner, PICK_CAP * learner.refit_cost(maximize))
             if result is not None:
@@ -325,8 +324,7 @@ class _Schedule:
         rest = [one for one in ranked if one.exp.model not in results]
         for learner in sorted(rest, key=lambda one: one.refit_cost(maximize)):
             best = learner.best_trial(maximize)
-            needed = learner.refit_cost(maximize) / 1.5  # the estimate without its margin
-            if not learner.refitted(maximize) and clock.left() - BLENDING - clock.closing < needed:
+            if self._no_time_for(learner):
                 result = ResultRecord(
                     best.number if best else None, {}, best.value if best else None,
                     error="skipped: no time was left of the budget for its refit",
@@ -338,6 +336,12 @@ class _Schedule:
             if refit is not None:
                 results[learner.exp.model] = refit
         return results
+
+    def _no_time_for(self, learner: Learner) -> bool:
+        """Whether ``learner``'s refit is still to make and the budget has no time left for it."""
+        needed = learner.refit_cost(self.maximize) / 1.5  # the estimate without its margin
+        left = self.clock.left() - BLENDING - self.clock.closing
+        return not learner.refitted(self.maximize) and left < needed
 
     def _refit(self, learner: Learner, least: float = 0.0) -> ResultRecord | None:
         """Refit ``learner``'s best in what the budget has left, or in ``least`` seconds if more

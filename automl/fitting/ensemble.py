@@ -2,8 +2,10 @@
 
 The members are the best trial of each learner, given by their validation predictions (class
 probabilities or regression values, aligned row for row). Each round adds, with replacement, the
-member that makes the running average score best; the ensemble kept is the best of all rounds (the
-earliest on ties), so it is never worse than the best single member, which round one picks. Weights
+member that makes the running average score best (by the score it is given: the harness gives
+classifiers the log loss, :meth:`automl.fitting.fitter.Fitter.blend`); the ensemble kept is the best
+of all rounds (the earliest on ties), so by that score it is never worse than the best single
+member, which round one picks. Weights
 are how often each member was added, over the rounds kept. AutoGluon's weighted ensemble is the same
 procedure. Written here rather than taken from a library: scikit-learn has no selection of this kind,
 and it is 30 lines over arrays the harness already holds.

@@ -38,11 +38,14 @@ from automl.fitting.protocol import (
 )
 from automl.fitting.resolved import NonFiniteScore, Resolved, resolve_experiment
 from automl.fitting.winner import Winner
+from automl.plugin.errors import UserError
 from automl.plugin.manager import load_registry
 from automl.plugin.registry import Registry
+from automl.plugin.types import Metric
 from automl.storage.records import ENSEMBLE
 
 A = TypeVar("A")
+PROPER_SCORE = "log_loss"  # what an ensemble of classifiers is selected on (a registered metric)
 JudgeOf = Callable[[int], "Judge | None"]  # the Judge of a request's member (a trial is member 0)
 
 
@@ -52,6 +55,11 @@ def trained_on(estimator: Any) -> str:
     while hasattr(estimator, "steps"):
         estimator = estimator.steps[-1][1]
     return str(getattr(estimator, "device_", "cpu"))
+
+
+def _rows(proba: np.ndarray) -> np.ndarray:
+    """Class probabilities (kept as float32, so a little off) as rows that sum to 1 again."""
+    return proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-12, None)
 
 
 class Fitter:
@@ -172,6 +180,7 @@ class Fitter:
                                   resolved.context.n_classes) if keep else None,
             scored=np.asarray(outcome.prediction),
             truth=np.asarray(p.y_test),
+            val_truth=np.concatenate([f.y_valid for f in p.folds]) if keep else None,
             n_classes=p.n_classes,
             model=saved,
             importance=importance,
@@ -204,9 +213,13 @@ class Fitter:
         return importance
 
     def blend(self, request: Blend) -> BlendResult:
-        """Greedy ensemble selection over the members' validation predictions, scored as a trial
-        is (the mean over folds), then the chosen blend of their test predictions scored once;
-        with ``save``, the members' saved ``models`` blended into one model there."""
+        """Greedy ensemble selection over the members' validation predictions, then the chosen
+        blend scored on validation as a trial is (the mean over folds) and on the test split once;
+        with ``save``, the members' saved ``models`` blended into one model there.
+
+        Classification selects on the log loss of the blended probabilities whatever the metric
+        (a proper scoring rule: accuracy over a few hundred rows rewards fitting the folds' ties,
+        which let a constant baseline into the blends of issue 27); regression on the metric."""
         started = time.monotonic()
         resolved = self._opened()
         p, metric, n_classes = resolved.prepared, resolved.metric, resolved.context.n_classes
@@ -225,9 +238,17 @@ class Fitter:
             return float(np.mean([scored(y_valid[a:b], blended[a:b]) for a, b in pairs]))
 
         members = request.members
-        chosen = ensemble.select(
-            [m[0] for m in members], validation, metric.direction == "maximize", request.size
-        )
+        rule = self._proper_score(resolved)
+        if rule is None:
+            chosen = ensemble.select(
+                [m[0] for m in members], validation, metric.direction == "maximize", request.size
+            )
+        else:
+            chosen = ensemble.select(
+                [m[0] for m in members], lambda blended: float(rule.score(y_valid, _rows(blended))),
+                maximize=False, size=request.size,
+            )  # fmt: skip
+        valid_blend = ensemble.blend([m[0] for m in members], chosen.weights)
         test_blend = ensemble.blend([m[1] for m in members], chosen.weights)
         test = scored(p.y_test, test_blend)
         importance = None
@@ -239,11 +260,25 @@ class Fitter:
                 winner, request.save, test, {}, started, request.cap, ENSEMBLE, libraries
             )
         return BlendResult(
-            chosen.weights, chosen.score, chosen.member_scores, test,
+            chosen.weights, validation(valid_blend),
+            tuple(validation(np.asarray(m[0], dtype=np.float64)) for m in members), test,
             predictions=test_blend.astype(np.float32), scored=shown(test_blend),
-            truth=np.asarray(p.y_test), n_classes=n_classes,
+            truth=np.asarray(p.y_test), val_predictions=valid_blend.astype(np.float32),
+            val_truth=y_valid, n_classes=n_classes,
             model=request.save if importance is not None else None, importance=importance,
         )  # fmt: skip
+
+    def _proper_score(self, resolved: Resolved) -> Metric | None:
+        """The log loss an ensemble of classifiers is selected on; None for regression, or where
+        no plugin registers it (then the metric selects)."""
+        if resolved.context.n_classes is None:
+            return None
+        try:
+            return (self._registry or load_registry()).metric_for(
+                PROPER_SCORE, resolved.prepared.task
+            )
+        except (UserError, ValueError):
+            return None
 
     def _opened(self) -> Resolved:
         if self.resolved is None:

@@ -95,6 +95,9 @@ class RefitResult:
     predictions: Any = None  # with keep_predictions: on the test split, as TrialResult's
     scored: Any = None  # with keep_predictions: what the metric scored on the test split
     truth: Any = None  # with keep_predictions: the (encoded) test labels or values
+    # With keep_predictions: the (encoded) validation labels or values over all folds, in the order
+    # of a trial's validation predictions, against which the pick is chosen (automl.views.selection).
+    val_truth: Any = None
     n_classes: int | None = None  # the dataset's classes (a test split may lack some)
     model: str | None = None  # where the fitted model was saved, when the request said where
     importance: Mapping[str, Any] | None = None  # automl.fitting.explain's, for a saved model
@@ -111,6 +114,8 @@ class BlendResult:
     predictions: Any = None  # the blend on the test split, as the members' test predictions
     scored: Any = None  # what the metric scored of it
     truth: Any = None
+    val_predictions: Any = None  # the blend on the validation rows (out of fold under CV)
+    val_truth: Any = None  # as RefitResult's
     n_classes: int | None = None
     model: str | None = None  # the ensemble saved as one model, when the request said where
     importance: Mapping[str, Any] | None = None

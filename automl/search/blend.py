@@ -5,7 +5,8 @@ Greedy ensemble selection (:mod:`automl.fitting.ensemble`) chooses weights where
 (``Blend``); the blend of the refits' test predictions is scored once. The members are those
 refits (the learners' own rows), so the ensemble costs no extra fit and its test score comes from
 the very models the leaderboard reports. If it is not strictly better on validation than its best
-member, it is that member.
+member, it is that member. Whether a better ensemble is the pick is the leaderboard's to say
+(:mod:`automl.views.selection`): only when its margin on validation is credible.
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ def blend(
         # No better than its best member as the leaderboard reports it: the ensemble is that member.
         weights = [1.0 if i == top else 0.0 for i in range(len(members))]
         val, test = members[top][1].val_score, members[top][1].test_score
-        kept = ("model", "importance", "artifacts", "predictions", "scored", "truth", "n_classes")
+        kept = ("model", "importance", "artifacts", "predictions", "scored", "truth", "n_classes",
+                "val_predictions", "val_truth")  # fmt: skip
         made = {k: getattr(members[top][1], k) for k in kept}
     used = [(m, w) for m, w in zip(members, weights, strict=True) if w > 0]
     record = ResultRecord(

@@ -62,7 +62,8 @@ log = logging.getLogger(__name__)
 # How often a worker that waits for the study's last trials looks again, seconds.
 WAITING_RECHECK = 1.0
 STOPPED = "interrupted: stopped by Ctrl-C or SIGTERM"
-EVIDENCE = ("predictions", "scored", "truth")  # arrays, kept as artifacts rather than in the record
+# Arrays, kept as artifacts rather than in the record.
+EVIDENCE = ("predictions", "scored", "truth", "val_predictions", "val_truth")
 
 
 class Interrupted(KeyboardInterrupt):
@@ -90,7 +91,8 @@ def model_path(folder: str, study: str) -> Path:
 
 def evidence(folder: str, made: RefitResult | BlendResult, study: optuna.Study) -> dict[str, Any]:
     """The arrays of a refit (or a blend) kept for ``study``: its test predictions for an ensemble,
-    and what its metric scored with the labels, for the test score's interval."""
+    what its metric scored with the labels, for the test score's interval, and the validation
+    labels (with a blend's validation predictions), against which the pick is chosen."""
     out: dict[str, Any] = {"artifacts": str(Path(folder).absolute())}
 
     def exact(array: Any) -> type:  # labels as int32 (a quarter of the bytes), values whole
@@ -98,7 +100,10 @@ def evidence(folder: str, made: RefitResult | BlendResult, study: optuna.Study) 
 
     arrays = {"predictions": (made.predictions, np.float32),
               "scored": (made.scored, exact(made.scored)),
-              "truth": (made.truth, exact(made.truth))}  # fmt: skip
+              "truth": (made.truth, exact(made.truth)),
+              "val_truth": (made.val_truth, exact(made.val_truth))}  # fmt: skip
+    if isinstance(made, BlendResult):
+        arrays["val_predictions"] = (made.val_predictions, np.float32)
     for key, (array, dtype) in arrays.items():
         if array is not None and artifacts.too_large(array) is None:
             out[key] = artifacts.save(folder, array, study, f"test-{key}", dtype)
@@ -271,6 +276,7 @@ class TrialLoop:
                 best.number, params, best.value,
                 **{f.name: getattr(refit, f.name) for f in fields(refit) if f.name not in EVIDENCE},
                 **({} if self.folder is None else evidence(self.folder, refit, study)),
+                val_predictions=best.user_attrs.get(PREDICTIONS),
             )  # fmt: skip
         except KeyboardInterrupt:
             raise

@@ -95,6 +95,10 @@ class ResultRecord(_Record):
     scored: str | None = None
     truth: str | None = None
     artifacts: str | None = None
+    # The evidence of the validation score, against which the pick is chosen (automl.views.selection):
+    # artifact ids of the validation predictions (the best trial's; a blend's own) and labels.
+    val_predictions: str | None = None
+    val_truth: str | None = None
     n_classes: int | None = None  # the dataset's, which a per-class metric needs
     model: str | None = None  # the saved fitted model (automl.fitting.model_file), an absolute path
     # Why the row's model is what it is, on the test split (automl.fitting.explain): permutation

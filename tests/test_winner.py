@@ -65,6 +65,8 @@ def test_each_saved_model_predicts_its_reported_test_score_in_a_fresh_process(ma
     saved = board[board["model_path"].notna()]
     assert {"linear", "decision_tree", "lightgbm"} <= set(saved["model"])
     assert saved["pick"].eq("*").sum() == 1
+    why = saved.loc[saved["pick"].eq("*"), "why"].iloc[0]  # chosen on validation evidence kept
+    assert "validation" in why and "no validation predictions" not in why, why
     for row in saved.itertuples():
         out = subprocess.run([sys.executable, "-c", SCORE, row.model_path, str(made / "test.csv")],
                              cwd=made, capture_output=True, text=True, check=True)  # fmt: skip

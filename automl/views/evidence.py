@@ -47,7 +47,8 @@ def _arrays(row: Any) -> tuple[np.ndarray, np.ndarray] | None:
         return None
 
 
-def _metric(metric: str, task: str) -> Metric | None:
+def metric_for(metric: str, task: str) -> Metric | None:
+    """The registered metric ``metric`` for ``task``; None where its plugin is not installed here."""
     from automl.plugin.manager import load_registry  # only what the view scores with: no learner
 
     try:
@@ -70,7 +71,7 @@ def attach(board: pd.DataFrame) -> pd.DataFrame:
         reference = loaded[picks[0] if picks else next(iter(loaded))][0]
         same = {i: a[1] for i, a in loaded.items() if np.array_equal(a[0], reference)}
         first = group.loc[next(iter(same))]
-        metric = _metric(first.metric, first.task)
+        metric = metric_for(first.metric, first.task)
         if metric is None:
             continue
         n_classes = first.get("n_classes")

@@ -1,7 +1,8 @@
 """Leaderboards: views over the Optuna storage, one per (dataset, metric).
 
-Rows are ranked by test score. The harness's pick is the row with the best validation score (one per
-seed): selection never looks at test scores, which are reported for every learner all the same.
+Rows are ranked by test score. The harness's pick (one per seed) is chosen on validation evidence by
+:mod:`automl.views.selection`, which says why: selection never looks at test scores, which are
+reported for every learner all the same.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from automl.storage.records import (
     counted,
     span,
 )
-from automl.views import evidence, intervals
+from automl.views import evidence, intervals, selection
 
 COLUMNS = [
     "rank", "pick", "model", "test_score", "test_low", "test_high", "margin_low", "margin_high",
@@ -41,9 +42,9 @@ COLUMNS = [
     "search_time", "best_params", "seed", "error",
 ]  # fmt: skip
 # What a row hands over, in the CSV: its saved model, and why it scores as it does.
-WINNER = ["model_path", "importance"]
+WINNER = ["model_path", "importance", "why"]
 # Where a row's evidence is (not written: the CSV's intervals are drawn from it).
-EVIDENCE = ["task", "n_classes", "artifacts", "scored", "truth"]
+EVIDENCE = ["task", "n_classes", "artifacts", "scored", "truth", "val_predictions", "val_truth"]
 # Where each row came from, in the CSV (the Markdown lists them under the table).
 PROVENANCE = ["device", "versions", "command", "config"]
 # How each row was made, in the CSV (the Markdown says it under the table): a learner's or the
@@ -132,6 +133,8 @@ def rows(
                 "artifacts": evidence.folder(result and result.artifacts, where) or "",
                 "scored": (result and result.scored) or "",
                 "truth": (result and result.truth) or "",
+                "val_predictions": (result and result.val_predictions) or "",
+                "val_truth": (result and result.val_truth) or "",
             }
         )
     columns = [
@@ -163,21 +166,15 @@ def rank(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
         board = group.sort_values("test_score", ascending=not maximize, na_position="last")
         board = board.assign(rank=board["test_score"].rank(ascending=not maximize, method="min"))
         board["rank"] = board["rank"].astype("Int64")
-        # The pick: the best validation score among the rows of the same seed that have a final
-        # model (a refit that failed, or that a budget stopped, leaves nothing to hand over). Ties
-        # go to a learner over the ensemble (which then adds nothing), then to the faster refit,
-        # then to the name: never to the test score, which orders the board.
-        picks = set()
-        for _, runs in board.groupby("seed"):
-            valid = runs[runs["val_score"].notna() & runs["test_score"].notna()]
-            if len(valid):
-                order = valid.assign(
-                    _v=-valid["val_score"] if maximize else valid["val_score"],
-                    _e=valid["kind"] == ENSEMBLE,
-                )
-                best = order.sort_values(["_v", "_e", "fit_time", "model"], kind="stable")
-                picks.add(best.index[0])
+        # The pick of each seed, on validation evidence only (automl.views.selection): the test
+        # score orders the board and never the pick.
+        picks = {}
+        for seed, runs in board.groupby("seed"):
+            chosen = selection.pick(runs, maximize, int(seed))
+            if chosen.index is not None:
+                picks[chosen.index] = chosen.reason
         board["pick"] = ["*" if i in picks else "" for i in board.index]
+        board["why"] = [picks.get(i, "") for i in board.index]
         boards[(str(dataset), str(metric))] = evidence.attach(board.reset_index(drop=True))
     return boards
 
@@ -228,8 +225,8 @@ def _markdown(board: pd.DataFrame, dataset: str, metric: str, source: str) -> st
     when = stamp()
     return (
         f"# {dataset}: {metric} ({direction} is better)\n\n"
-        f"Ranked by test score. `*` marks the harness's pick, the best validation score: selection "
-        f"never sees test scores. test_score gives its {intervals.CONFIDENCE:.0%} interval "
+        f"Ranked by test score. `*` marks the harness's pick, chosen on validation only (the rule "
+        f"and its reason under Winner): selection never sees test scores. test_score gives its {intervals.CONFIDENCE:.0%} interval "
         f"(bootstrap over the test rows, stratified by class, {intervals.RESAMPLES} resamples); "
         f"vs_pick is the row's score minus the pick's on the same resamples, and ≈ marks the rows "
         f"whose interval includes 0: not distinguishable from the pick on this test split. Times "
@@ -258,12 +255,16 @@ def _pick_section(board: pd.DataFrame) -> str:
         model = readable_path(row.model_path)
         found = json.loads(row.importance or "{}").get("permutation") or {}
         top = sorted(found.items(), key=lambda item: -item[1][0])[:5]
-        text += f"\n## Winner (seed {row.seed}): {row.model}\n\n" + (
-            f"Saved with its preprocessing as `{model}`: `automl-predict --model {model} --data "
-            f"new.csv`, or `automl.load(path).predict(frame)` in Python.\n"
-            if Path(row.model_path).is_file()
-            else f"Its run saved it as `{model}`, which is not kept with this storage: run the "
-            f"command below again to make it.\n"
+        text += (
+            f"\n## Winner (seed {row.seed}): {row.model}\n\n"
+            + (f"Why: {row.why}.\n\n" if row.why else "")
+            + (
+                f"Saved with its preprocessing as `{model}`: `automl-predict --model {model} --data "
+                f"new.csv`, or `automl.load(path).predict(frame)` in Python.\n"
+                if Path(row.model_path).is_file()
+                else f"Its run saved it as `{model}`, which is not kept with this storage: run the "
+                f"command below again to make it.\n"
+            )
         )
         if top:
             text += (
@@ -362,4 +363,8 @@ def render(board: pd.DataFrame) -> str:
         for lo, hi in zip(board["test_low"], board["test_high"], strict=True)
     ])  # fmt: skip
     shown.insert(5, "vs pick", [_margin(row) for row in board.itertuples()])
-    return shown.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+    table = shown.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+    picked = board[(board["pick"] == "*") & (board["why"] != "")]
+    return table + "".join(
+        f"\npick (seed {row.seed}): {row.model}: {row.why}" for row in picked.itertuples()
+    )

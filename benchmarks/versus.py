@@ -1,26 +1,33 @@
-"""The harness's budget mode against FLAML, side by side in one run, on the same train and test files.
+"""The harness's budget mode against FLAML and AutoGluon, side by side in one run, on the same train
+and test files.
 
 Every dataset works offline: scikit-learn's bundled ones, the shared data (``AUTOML_DATA``: UCI
-Adult, the AutoML Benchmark's kc2 and cholesterol, UCR series as tables) and the OpenML fixture
-(anneal). Each is written once as ``train.csv`` and ``test.csv`` (its own test split where it has
-one, else a seeded stratified 80/20 cut); both sides read exactly those files, and both are run as
-a user would: the harness as ``automl dataset=csv ... budget=B seed=S`` (its whole command timed),
-FLAML as ``AutoML().fit(X, y, time_budget=B, seed=S)`` in its own process (load, fit, predict
-timed). Accuracy for classification, RMSE for regression; test scores only at the end, never seen by
-either side's selection.
+Adult, the AutoML Benchmark's kc2 and cholesterol, UCR series as tables), the OpenML fixture
+(anneal), and with ``--tables`` the public tables of ``benchmarks/tables.json`` (each from a GitHub
+repository that keeps it in git, at a recorded commit, checked against its SHA-256 before any run).
+Each is written once as ``train.csv`` and ``test.csv`` (its own test split where it has one, else a
+seeded stratified 80/20 cut); every side reads exactly those files and runs as a user would, in its
+own process, timed whole: the harness as ``automl dataset=csv ... budget=B seed=S``, FLAML as
+``AutoML().fit(X, y, time_budget=B, seed=S)``, AutoGluon as ``TabularPredictor(...).fit(train,
+time_limit=B, presets=P)`` with ``medium_quality`` and ``best_quality`` (load, fit, predict).
+Accuracy for classification, RMSE for regression; test scores only at the end, never seen by any
+side's selection.
 
 The table gives, per dataset and budget, each side's mean test score over the seeds with its
-spread (min-max), the harness's wall time as a multiple of the budget (its worst seed), and the
-ensemble against the harness's best single learner (its pick among learners, by validation). The
-summary counts wins, ties (within 0.1% relative) and losses of the harness's pick against FLAML.
+spread (min-max) and the harness's verdict against it (a tie is within one test row of accuracy,
+or 0.1% of RMSE), the wall times as multiples of the budget (the worst seed), the ensemble against
+the harness's best single learner (by validation), and the pick's shortfall against the best test
+score on its own leaderboard, beside what the former rule (the best validation score) would have
+handed over. The summary counts wins, ties and losses per peer.
 
     pip install -e ".[bench]"
-    AUTOML_DATA=../shared/data python benchmarks/versus.py --budgets 60 300 --seeds 0 1 2
+    AUTOML_DATA=../shared/data python benchmarks/versus.py --tables TABLES --budgets 60 --seeds 0 1 2
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -99,6 +106,36 @@ else:
 print(json.dumps({"score": score, "best": automl.best_estimator}))
 """
 
+# AutoGluon has no seed of its own to set: its models' seeds are fixed, so its seeds differ only by
+# the machine's timing. Its folder is a scratch directory, removed after the run.
+AUTOGLUON = """
+import json, sys, tempfile
+import numpy as np, pandas as pd
+from autogluon.tabular import TabularPredictor
+train, test, task, budget, preset = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5]
+train, test = pd.read_csv(train), pd.read_csv(test)
+metric = "accuracy" if task == "classification" else "root_mean_squared_error"
+with tempfile.TemporaryDirectory() as path:
+    predictor = TabularPredictor(
+        label="target", eval_metric=metric, path=path, verbosity=0,
+        problem_type="regression" if task == "regression" else None,
+    ).fit(train, time_limit=budget, presets=preset)
+    pred = predictor.predict(test.drop(columns="target"))
+    best = predictor.model_best
+truth = test["target"].to_numpy()
+if task == "classification":
+    score = float(np.mean(np.asarray(pred).astype(str) == truth.astype(str)))
+else:
+    score = float(np.sqrt(np.mean((np.asarray(pred, dtype=float) - truth) ** 2)))
+print(json.dumps({"score": score, "best": best}))
+"""
+# The peers, each run in its own process on the same files: (script, its extra argument).
+PEERS: dict[str, tuple[str, str | None]] = {
+    "flaml": (FLAML, None),
+    "autogluon_medium": (AUTOGLUON, "medium_quality"),
+    "autogluon_best": (AUTOGLUON, "best_quality"),
+}
+
 
 def _frame(X: Any) -> pd.DataFrame:
     array = X if isinstance(X, pd.DataFrame) else np.asarray(X)
@@ -109,6 +146,22 @@ def _frame(X: Any) -> pd.DataFrame:
     return frame
 
 
+def add_tables(folder: Path) -> list[str]:
+    """Register the tables of ``folder``'s ``MANIFEST.json`` (benchmarks/tables.json says where each
+    comes from), each checked against its recorded SHA-256 before any run; their names."""
+    manifest = json.loads((folder / "MANIFEST.json").read_text())
+    names = []
+    for entry in manifest:
+        path = folder / f"{entry['name']}.csv"
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != entry["sha256"]:
+            raise SystemExit(f"{path}: SHA-256 {digest} is not the recorded {entry['sha256']}")
+        task = "regression" if entry["task"] == "regression" else "classification"
+        DATASETS[entry["name"]] = ("table", {"path": str(path)}, task)
+        names.append(entry["name"])
+    return names
+
+
 def write_files(name: str, folder: Path) -> tuple[Path, Path]:
     """The dataset's train and test files (made once)."""
     train, test = folder / name / "train.csv", folder / name / "test.csv"
@@ -116,12 +169,16 @@ def write_files(name: str, folder: Path) -> tuple[Path, Path]:
         return train, test
     from sklearn.model_selection import train_test_split
 
-    from automl.plugin.manager import load_registry
-
     dataset, options, task = DATASETS[name]
-    data = load_registry().dataset(dataset).load(**options)
-    X, y = _frame(data.X), np.asarray(data.y)
-    if data.X_test is None:
+    if dataset == "table":  # a table of the manifest: every column as its file has it
+        frame = pd.read_csv(options["path"])
+        X, y, X_test = frame.drop(columns="target"), frame["target"].to_numpy(), None
+    else:
+        from automl.plugin.manager import load_registry
+
+        data = load_registry().dataset(dataset).load(**options)
+        X, y, X_test = _frame(data.X), np.asarray(data.y), data.X_test
+    if X_test is None:
         rows = np.arange(len(y))
         fit, held = train_test_split(
             rows, test_size=0.2, random_state=0, stratify=y if task == "classification" else None
@@ -136,6 +193,10 @@ def write_files(name: str, folder: Path) -> tuple[Path, Path]:
 
 
 def harness(name: str, train: Path, test: Path, budget: float, seed: int, work: Path) -> dict:
+    """The harness's command on the files; from its leaderboard, the pick's test score, what the
+    former rule (the best validation score) would have handed over, the best test score on the
+    board (selection never sees it: it measures what the pick missed), and the ensemble against
+    the best single learner."""
     task = DATASETS[name][2]
     out = work / "runs" / f"{name}-{budget:g}-{seed}"
     command = [
@@ -152,28 +213,35 @@ def harness(name: str, train: Path, test: Path, budget: float, seed: int, work: 
     boards = list((out / "lb").glob("train-*.csv"))
     if done.returncode != 0 or not boards:
         return {"error": done.stderr.strip().splitlines()[-1:] or ["no leaderboard"], "wall": wall}
-    board = pd.read_csv(boards[0])
-    pick = board[board["pick"] == "*"].iloc[0]
-    learners = board[board["kind"] != "ensemble"].dropna(subset=["val_score"])
+    board = pd.read_csv(boards[0]).dropna(subset=["val_score", "test_score"])
     maximize = task == "classification"  # accuracy; rmse for regression
-    single = learners.loc[
-        learners["val_score"].idxmax() if maximize else learners["val_score"].idxmin()
-    ]
+    pick = board[board["pick"] == "*"].iloc[0]
+    sign = 1.0 if maximize else -1.0
+    former = board.assign(_v=-sign * board["val_score"], _e=board["kind"] == "ensemble")
+    former = former.sort_values(["_v", "_e", "fit_time", "model"], kind="stable").iloc[0]
+    learners = board[board["kind"] != "ensemble"]
+    single = learners.loc[(sign * learners["val_score"]).idxmax()]
     ensemble = board[board["kind"] == "ensemble"]
     return {
         "score": float(pick["test_score"]),
         "pick": str(pick["model"]),
+        "why": str(pick.get("why", "")),
+        "former": float(former["test_score"]),
+        "best": float((sign * board["test_score"]).max() * sign),
         "single": float(single["test_score"]),
         "ensemble": float(ensemble["test_score"].iloc[0]) if len(ensemble) else None,
         "wall": wall,
     }
 
 
-def flaml(name: str, train: Path, test: Path, budget: float, seed: int) -> dict:
+def peer(side: str, name: str, train: Path, test: Path, budget: float, seed: int) -> dict:
+    """One peer's run in its own process: its test score, its best model, its wall time."""
+    script, preset = PEERS[side]
     task = DATASETS[name][2]
+    last = preset if preset is not None else str(seed)
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-c", FLAML, str(train), str(test), task, f"{budget:g}", str(seed)],
+        [sys.executable, "-c", script, str(train), str(test), task, f"{budget:g}", last],
         capture_output=True, text=True,
     )  # fmt: skip
     wall = time.monotonic() - started
@@ -189,84 +257,140 @@ def _spread(values: list[float]) -> str:
     return f"{mean:.4f} ({min(values):.4f}-{max(values):.4f})"
 
 
-def table(runs: list[dict], budgets: list[float], datasets: list[str]) -> None:
-    """Print the table and the summary from the runs (one dict per dataset, budget and seed)."""
-    print("| dataset | budget s | metric | harness pick | FLAML | result | harness wall / budget | "
-          "FLAML wall / budget | ensemble - best single |")  # fmt: skip
-    print("| --- | ---: | --- | --- | --- | --- | ---: | ---: | ---: |")
+def _mean(runs: list[dict], key: str = "score") -> float | None:
+    values = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.fmean(values) if values else None
+
+
+def _verdict(ours: float | None, theirs: float | None, regression: bool, rows: int) -> str:
+    """win, tie or loss of ``ours`` against ``theirs`` (means over seeds): a tie is within one test
+    row of accuracy, or 0.1% of RMSE."""
+    if ours is None or theirs is None:
+        return "loss" if theirs is not None else "win" if ours is not None else "tie"
+    delta = (theirs - ours) if regression else (ours - theirs)
+    close = 0.001 * abs(theirs) if regression else 1.0 / rows
+    return "tie" if abs(delta) <= close + 1e-12 else ("win" if delta > 0 else "loss")
+
+
+def _shortfall(run: dict, key: str, regression: bool) -> float | None:
+    """How far ``run[key]`` falls short of the best test score on its leaderboard: points of
+    accuracy, or percent of RMSE."""
+    if run.get(key) is None or run.get("best") is None:
+        return None
+    if regression:
+        return 100.0 * (run[key] - run["best"]) / abs(run["best"])
+    return 100.0 * (run["best"] - run[key])
+
+
+def table(runs: list[dict], budgets: list[float], datasets: list[str], rows: dict) -> None:
+    """Print the table and the summary from the runs (one dict per dataset, budget and seed, with
+    one result per side that ran)."""
+    sides = [s for s in PEERS if any(s in r for r in runs)]
+    head = " | ".join(f"{s} | vs {s}" for s in sides)
+    print(f"| dataset | budget s | metric | harness pick | {head} | harness wall / budget | "
+          "peers' worst wall / budget | ensemble - best single | pick shortfall | former rule "
+          "shortfall |")  # fmt: skip
+    print("| --- | ---: | --- | --- |" + " --- | --- |" * len(sides) + " ---: | ---: | ---: | ---: "
+          "| ---: |")  # fmt: skip
     for budget in budgets:
-        counts = {"win": 0, "tie": 0, "loss": 0}
-        gains, walls = [], []
+        counts = {s: {"win": 0, "tie": 0, "loss": 0} for s in sides}
+        gains, walls, short, former = [], [], [], []
         for name in datasets:
             mine = [r for r in runs if r["dataset"] == name and r["budget"] == budget]
             if not mine:
                 continue
-            ours, theirs = [r["harness"] for r in mine], [r["flaml"] for r in mine]
             regression = DATASETS[name][2] == "regression"
-            a = [r["score"] for r in ours if "score" in r]
-            b = [r["score"] for r in theirs if "score" in r]
+            ours = [r["harness"] for r in mine]
+            ours_mean = _mean(ours)
+            cells = []
+            for side in sides:
+                theirs = [r[side] for r in mine if side in r]
+                verdict = _verdict(ours_mean, _mean(theirs), regression, rows[name])
+                if theirs:
+                    counts[side][verdict] += 1
+                cells.append(f"{_spread([t['score'] for t in theirs if 'score' in t])} | "
+                             f"{verdict if theirs else ''}")  # fmt: skip
             sign = -1.0 if regression else 1.0
-            if a and b:
-                delta = sign * (statistics.fmean(a) - statistics.fmean(b))
-                scale = max(abs(statistics.fmean(b)), 1e-12)
-                result = "tie" if abs(delta) <= 0.001 * scale else ("win" if delta > 0 else "loss")
-            else:
-                result = "loss" if b else "win" if a else "tie"
-            counts[result] += 1
-            blend = [
-                sign * (r["ensemble"] - r["single"]) for r in ours if r.get("ensemble") is not None
-            ]
+            blend = [sign * (r["ensemble"] - r["single"]) for r in ours
+                     if r.get("ensemble") is not None]  # fmt: skip
             gain = statistics.fmean(blend) if blend else float("nan")
             gains.append(gain)
-            wall_a, wall_b = (
-                max(r["wall"] for r in ours) / budget,
-                max(r["wall"] for r in theirs) / budget,
-            )
+            falls = [f for r in ours if (f := _shortfall(r, "score", regression)) is not None]
+            was = [f for r in ours if (f := _shortfall(r, "former", regression)) is not None]
+            short.append(statistics.fmean(falls) if falls else float("nan"))
+            former.append(statistics.fmean(was) if was else float("nan"))
+            wall_a = max(r["wall"] for r in ours) / budget
+            peers = [r[s]["wall"] for r in mine for s in sides if s in r]
             walls.append(wall_a)
             metric = "rmse" if regression else "accuracy"
-            print(f"| {name} | {budget:g} | {metric} | {_spread(a)} | {_spread(b)} | {result} | "
-                  f"{wall_a:.2f} | {wall_b:.2f} | {gain:+.4f} |")  # fmt: skip
-        n = sum(counts.values())
-        if not n:
+            print(f"| {name} | {budget:g} | {metric} | {_spread([r['score'] for r in ours if 'score' in r])} | "
+                  f"{' | '.join(cells)} | {wall_a:.2f} | "
+                  f"{max(peers) / budget if peers else float('nan'):.2f} | {gain:+.4f} | "
+                  f"{short[-1]:.2f} | {former[-1]:.2f} |")  # fmt: skip
+        if not walls:
             continue
-        median = statistics.median([g for g in gains if g == g] or [float("nan")])
         seeds = sorted({r["seed"] for r in runs if r["budget"] == budget})
-        print(f"\nbudget {budget:g} s, seeds {seeds}: the harness's pick equals or beats FLAML on "
-              f"{counts['win'] + counts['tie']} of {n} datasets ({counts['win']} wins, "
-              f"{counts['tie']} ties, {counts['loss']} losses); worst harness wall time "
-              f"{max(walls):.2f}x the budget; ensemble minus best single learner, median over "
-              f"datasets: {median:+.4f}\n")  # fmt: skip
+        print(f"\nbudget {budget:g} s, seeds {seeds}, {len(walls)} datasets:")
+        for side in sides:
+            c, n = counts[side], sum(counts[side].values())
+            print(
+                f"- the pick equals or beats {side} on {c['win'] + c['tie']} of {n} "
+                f"({c['win']} wins, {c['tie']} ties, {c['loss']} losses)"
+            )
+        real = [g for g in gains if g == g]
+        print(f"- worst harness wall time {max(walls):.2f}x the budget")
+        print(
+            f"- ensemble minus best single learner: >= 0 on {sum(g >= 0 for g in real)} and > 0 "
+            f"on {sum(g > 0 for g in real)} of {len(real)} datasets with an ensemble"
+        )
+        print(f"- the pick's mean shortfall against the best test score on its own leaderboard: "
+              f"{statistics.fmean([v for v in short if v == v]):.2f} (points of accuracy, % of "
+              f"RMSE); the former rule (best validation score): "
+              f"{statistics.fmean([v for v in former if v == v]):.2f}\n")  # fmt: skip
+
+
+def _rows(test: Path) -> int:
+    with test.open() as f:
+        return sum(1 for _ in f) - 1
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budgets", type=float, nargs="+", default=[60.0, 300.0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--datasets", nargs="+", default=None, help="default: every one")
+    parser.add_argument("--tables", type=Path, default=None,
+                        help="a folder of CSV tables with its MANIFEST.json (benchmarks/tables.json)")  # fmt: skip
+    parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=list(PEERS))
     parser.add_argument("--work", type=Path, default=Path("/tmp/automl-versus"))
     parser.add_argument("--raw", type=Path, default=None, help="append every run as JSON lines")
     parser.add_argument("--table", action="store_true", help="only print the table of --raw")
     args = parser.parse_args()
+    if args.tables is not None:
+        add_tables(args.tables)
+    datasets = args.datasets or list(DATASETS)
+    files = {name: write_files(name, args.work / "data") for name in datasets}
+    rows = {name: _rows(files[name][1]) for name in datasets}
     runs: list[dict] = []
     if args.table:
         runs = [json.loads(line) for line in args.raw.read_text().splitlines() if line.strip()]
-        table(runs, args.budgets, args.datasets)
+        table(runs, args.budgets, datasets, rows)
         return
-    files = {name: write_files(name, args.work / "data") for name in args.datasets}
-    # Seeds outermost, so that a run cut short still covers every dataset; the two sides alternate,
-    # so that a drift of the machine hits both.
+    # Seeds outermost, so that a run cut short still covers every dataset; the sides alternate,
+    # so that a drift of the machine hits each.
     for budget in args.budgets:
         for seed in args.seeds:
-            for name in args.datasets:
+            for name in datasets:
                 run = {"dataset": name, "budget": budget, "seed": seed,
-                       "harness": harness(name, *files[name], budget, seed, args.work),
-                       "flaml": flaml(name, *files[name], budget, seed)}  # fmt: skip
+                       "harness": harness(name, *files[name], budget, seed, args.work)}  # fmt: skip
+                for side in args.peers:
+                    run[side] = peer(side, name, *files[name], budget, seed)
                 runs.append(run)
                 print(json.dumps(run), file=sys.stderr, flush=True)
                 if args.raw:
                     with args.raw.open("a") as raw:
                         raw.write(json.dumps(run) + "\n")
-    table(runs, args.budgets, args.datasets)
+    table(runs, args.budgets, datasets, rows)
 
 
 if __name__ == "__main__":

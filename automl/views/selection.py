@@ -16,7 +16,8 @@ The rule, in order:
 4. Otherwise a learner is: of the learners whose margin under the best learner is not credible
    (those the validation rows cannot tell apart from it), for classification the one with the lowest
    validation log loss, a proper scoring rule over the same predictions, which separates what a
-   count of right labels ties (issue 27: a linear model that won a 20% holdout of 36,000 rows by
+   count of right labels ties (a learner without probabilities is scored on its labels, as if it
+   were certain; issue 27: a linear model that won a 20% holdout of 36,000 rows by
    0.05 points of accuracy lost 0.8 points on test to LightGBM); for regression, whose metrics score
    values already, the best learner.
 

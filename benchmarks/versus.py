@@ -263,10 +263,12 @@ def _mean(runs: list[dict], key: str = "score") -> float | None:
 
 
 def _verdict(ours: float | None, theirs: float | None, regression: bool, rows: int) -> str:
-    """win, tie or loss of ``ours`` against ``theirs`` (means over seeds): a tie is within one test
-    row of accuracy, or 0.1% of RMSE."""
-    if ours is None or theirs is None:
-        return "loss" if theirs is not None else "win" if ours is not None else "tie"
+    """win, tie or loss of ``ours`` against ``theirs`` (means over the seeds that gave a score): a
+    tie is within one test row of accuracy, or 0.1% of RMSE; ``failed`` where the peer gave none."""
+    if theirs is None:
+        return "failed"  # the peer failed on every seed: neither a win nor a loss
+    if ours is None:
+        return "loss"
     delta = (theirs - ours) if regression else (ours - theirs)
     close = 0.001 * abs(theirs) if regression else 1.0 / rows
     return "tie" if abs(delta) <= close + 1e-12 else ("win" if delta > 0 else "loss")
@@ -293,7 +295,7 @@ def table(runs: list[dict], budgets: list[float], datasets: list[str], rows: dic
     print("| --- | ---: | --- | --- |" + " --- | --- |" * len(sides) + " ---: | ---: | ---: | ---: "
           "| ---: |")  # fmt: skip
     for budget in budgets:
-        counts = {s: {"win": 0, "tie": 0, "loss": 0} for s in sides}
+        counts = {s: {"win": 0, "tie": 0, "loss": 0, "failed": 0} for s in sides}
         gains, walls, short, former = [], [], [], []
         for name in datasets:
             mine = [r for r in runs if r["dataset"] == name and r["budget"] == budget]
@@ -332,11 +334,11 @@ def table(runs: list[dict], budgets: list[float], datasets: list[str], rows: dic
         seeds = sorted({r["seed"] for r in runs if r["budget"] == budget})
         print(f"\nbudget {budget:g} s, seeds {seeds}, {len(walls)} datasets:")
         for side in sides:
-            c, n = counts[side], sum(counts[side].values())
-            print(
-                f"- the pick equals or beats {side} on {c['win'] + c['tie']} of {n} "
-                f"({c['win']} wins, {c['tie']} ties, {c['loss']} losses)"
-            )
+            c = counts[side]
+            n = c["win"] + c["tie"] + c["loss"]
+            print(f"- the pick equals or beats {side} on {c['win'] + c['tie']} of {n} "
+                  f"({c['win']} wins, {c['tie']} ties, {c['loss']} losses; {side} failed on "
+                  f"{c['failed']} more)")  # fmt: skip
         real = [g for g in gains if g == g]
         print(f"- worst harness wall time {max(walls):.2f}x the budget")
         print(
@@ -347,6 +349,54 @@ def table(runs: list[dict], budgets: list[float], datasets: list[str], rows: dic
               f"{statistics.fmean([v for v in short if v == v]):.2f} (points of accuracy, % of "
               f"RMSE); the former rule (best validation score): "
               f"{statistics.fmean([v for v in former if v == v]):.2f}\n")  # fmt: skip
+
+
+RULES = ("former", "none", "log_loss", "brier")  # the former pick; the pick with each tie-break
+
+
+def rules(work: Path, budgets: list[float], seeds: list[int], datasets: list[str]) -> None:
+    """What each pick rule hands over on the harness's stored runs, chosen on validation alone
+    (automl.views.selection) and scored on test: the former rule (the best validation score), and
+    the ensemble only with a credible margin, with ties between learners broken by nothing (the
+    best validation score), the log loss or the Brier score. Prints each rule's shortfall against
+    the best test score on the board."""
+    from automl.storage.urls import open_storage
+    from automl.views import leaderboard, selection
+
+    print("| dataset | budget s | " + " | ".join(RULES) + " | best on board |")
+    print("| --- | ---: |" + " ---: |" * (len(RULES) + 1))
+    for budget in budgets:
+        short: dict[str, list[float]] = {rule: [] for rule in RULES}
+        for name in datasets:
+            regression = DATASETS[name][2] == "regression"
+            scores: dict[str, list[float]] = {rule: [] for rule in [*RULES, "best"]}
+            for seed in seeds:
+                results = work / "runs" / f"{name}-{budget:g}-{seed}" / "results"
+                if not (results / "automl.journal").is_file():
+                    continue
+                frame = leaderboard.rows(open_storage(f"{results}/automl.journal"), where=results)
+                frame = leaderboard.latest(frame).reset_index(drop=True)
+                maximize = not regression
+                order = selection.ordered(frame, maximize)
+                if not order:
+                    continue
+                sign = 1.0 if maximize else -1.0
+                scores["best"].append(sign * (sign * frame.loc[order, "test_score"]).max())
+                scores["former"].append(frame.at[order[0], "test_score"])
+                for rule in RULES[1:]:
+                    chosen = selection.pick(frame, maximize, seed, None if rule == "none" else rule)
+                    scores[rule].append(frame.at[chosen.index, "test_score"])
+            if not scores["best"]:
+                continue
+            means = {k: statistics.fmean(v) for k, v in scores.items()}
+            for rule in RULES:
+                run = {"best": means["best"], rule: means[rule]}
+                short[rule].append(_shortfall(run, rule, regression))
+            print(f"| {name} | {budget:g} | " + " | ".join(f"{means[r]:.4f}" for r in RULES)
+                  + f" | {means['best']:.4f} |")  # fmt: skip
+        print(f"\nbudget {budget:g} s, mean shortfall against the best test score on the board "
+              f"(points of accuracy, % of RMSE), over {len(short['former'])} datasets: "
+              + ", ".join(f"{r} {statistics.fmean(short[r]):.3f}" for r in RULES if short[r]))  # fmt: skip
 
 
 def _rows(test: Path) -> int:
@@ -365,6 +415,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/automl-versus"))
     parser.add_argument("--raw", type=Path, default=None, help="append every run as JSON lines")
     parser.add_argument("--table", action="store_true", help="only print the table of --raw")
+    parser.add_argument("--rules", action="store_true",
+                        help="only print what each pick rule hands over on the runs in --work")  # fmt: skip
     args = parser.parse_args()
     if args.tables is not None:
         add_tables(args.tables)
@@ -372,6 +424,9 @@ def main() -> None:
     files = {name: write_files(name, args.work / "data") for name in datasets}
     rows = {name: _rows(files[name][1]) for name in datasets}
     runs: list[dict] = []
+    if args.rules:
+        rules(args.work, args.budgets, args.seeds, datasets)
+        return
     if args.table:
         runs = [json.loads(line) for line in args.raw.read_text().splitlines() if line.strip()]
         table(runs, args.budgets, datasets, rows)

@@ -20,12 +20,23 @@ PROBA = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.6, 0.4], [0.3, 0.7]])
         ("precision", "maximize", np.array([0, 1, 0, 0, 1]), 1.0),
         ("roc_auc", "maximize", PROBA, 1.0),
         ("log_loss", "minimize", PROBA, -np.mean(np.log([0.9, 0.8, 0.6, 0.6, 0.7]))),
+        ("brier", "minimize", PROBA, np.mean(np.square([0.1, 0.2, 0.4, 0.4, 0.3]))),
     ],
 )
 def test_classification_metrics(registry, name, direction, prediction, expected) -> None:
     metric = registry.metric(name)
     assert metric.direction == direction
     assert metric.score(Y, prediction) == pytest.approx(expected)
+
+
+def test_brier_of_many_classes_sums_over_them_and_its_rows_average_to_it(registry) -> None:
+    y = np.array([0, 2, 1])
+    proba = np.array([[0.8, 0.1, 0.1], [0.2, 0.2, 0.6], [0.0, 1.0, 0.0]])
+    brier = registry.metric("brier")
+    expected = np.mean([0.04 + 0.01 + 0.01, 0.04 + 0.04 + 0.16, 0.0])
+    assert brier.score(y, proba) == pytest.approx(expected)
+    assert brier.per_row(y, proba).mean() == pytest.approx(expected)
+    assert brier.per_row(Y, PROBA).mean() == pytest.approx(brier.score(Y, PROBA))
 
 
 def test_multiclass_averages_are_macro_over_every_class(registry) -> None:

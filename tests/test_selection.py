@@ -1,5 +1,5 @@
 """The pick (automl.views.selection) on cases built by hand: a tie that validation accuracy cannot
-break goes to the lower log loss; the ensemble is never the pick without a credible margin over
+break goes to the lower Brier score; the ensemble is never the pick without a credible margin over
 the best learner, and is with one; without validation evidence, the best validation score."""
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ class Board:
         self.rows: list[dict] = []
 
     def add(self, model: str, predicted: np.ndarray | None, val: float, kind: str = LEARNER):
-        kept = "" if predicted is None else artifacts.save(self.folder, predicted, self.owner, model)
+        kept = (
+            "" if predicted is None else artifacts.save(self.folder, predicted, self.owner, model)
+        )
         self.rows.append({
             "dataset": "d", "metric": self.metric, "direction": "maximize", "model": model,
             "kind": kind, "val_score": val, "test_score": 0.5, "fit_time": 1.0, "seed": 0,
@@ -54,17 +56,20 @@ class Board:
         return frame.at[chosen.index, "model"], chosen.reason
 
 
-def test_a_tie_on_accuracy_goes_to_the_lower_log_loss(tmp_path) -> None:
+def test_a_tie_on_accuracy_goes_to_the_lower_brier_score(tmp_path) -> None:
     # linear is right on 160 rows but barely sure (0.51); lightgbm right on 159, sure (0.9): their
     # accuracies differ by one row of 200, so the paired interval of the margin includes 0, and
-    # lightgbm's log loss (0.42 against 0.69) decides. The tree is 40 rows behind: not tied.
+    # lightgbm's Brier score (0.174 against 0.244, of float32 probabilities) decides. The tree is 40 rows behind: not tied.
     board = Board(tmp_path)
     board.add("linear", _proba(160, 0.51), 0.800)
     board.add("lightgbm", _proba(159, 0.9), 0.795)
     board.add("tree", _proba(120, 0.9), 0.600)
     model, why = board.pick()
     assert model == "lightgbm"
-    assert "linear, lightgbm are not credible" in why and "lowest validation log loss" in why
+    assert (
+        "linear, lightgbm are not credible" in why
+        and "best validation Brier score (0.1740; linear 0.2441)" in why
+    )
     assert "tree" not in why
 
 
@@ -76,7 +81,7 @@ def test_a_credible_lead_keeps_the_best_validation_score(tmp_path) -> None:
 
 
 def test_regression_ties_keep_the_best_validation_score(tmp_path) -> None:
-    # Values: a regression metric scores them already; no log loss to break a tie. Two sets of
+    # Values: a regression metric scores them already; no Brier score to break a tie. Two sets of
     # predictions with independent errors of one size: neither is credibly ahead.
     noise = np.random.default_rng(1).normal(0.0, 0.3, (2, ROWS))
     board = Board(tmp_path, task="regression", metric="r2")

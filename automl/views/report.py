@@ -140,8 +140,12 @@ def _pick_panel(board: pd.DataFrame, dataset: str, metric: str, parts: _Parts) -
         score = interval(row.test_score, row.test_low, row.test_high)
         text = (
             f"<h3>The pick: {escape(row.model)} (seed {escape(row.seed)})</h3>"
-            f"<p>The best validation score ({row.val_score:.4f}); "
-            f"test {escape(metric)} {score}.</p>"
+            f"<p>Validation score {row.val_score:.4f}; test {escape(metric)} {score}.</p>"
+            + (
+                f"<p>Why: {escape(why)}.</p>"
+                if isinstance(why := getattr(row, "why", ""), str) and why
+                else ""
+            )
         )
         if row.model_path:
             model = shlex.quote(str(leaderboard.readable_path(row.model_path)))
@@ -179,7 +183,7 @@ def _rerun(board: pd.DataFrame) -> str:
 
 
 KEY = (
-    '<p class="key"><span class="pick">★ the pick (best validation score)</span>'
+    '<p class="key"><span class="pick">★ the pick (chosen on validation)</span>'
     '<span class="indistinct">≈ not distinguishable from it on the test split</span>'
     "click a column heading to sort, a parameter count to see the values</p>"
 )

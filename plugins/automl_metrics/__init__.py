@@ -54,6 +54,20 @@ def _log_loss(y_true: np.ndarray, proba: np.ndarray) -> float:
     return _Sklearn("log_loss")(y_true, proba, labels=np.arange(proba.shape[1]))
 
 
+def _brier(y_true: np.ndarray, proba: np.ndarray) -> float:
+    return _Sklearn("brier_score_loss")(y_true, proba, labels=np.arange(proba.shape[1]))
+
+
+def _brier_rows(y_true: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """Brier's per-row terms as scikit-learn averages them: the positive class's squared error
+    for two classes, the sum over classes for more."""
+    proba = np.asarray(proba, dtype=float)
+    truth = np.eye(proba.shape[1])[np.asarray(y_true, dtype=int)]
+    if proba.shape[1] == 2:
+        return (proba[:, 1] - truth[:, 1]) ** 2
+    return ((proba - truth) ** 2).sum(axis=1)
+
+
 def _rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.sqrt(_Sklearn("mean_squared_error")(y_true, y_pred)))
 
@@ -93,6 +107,7 @@ METRICS = (
     ),
     Metric("roc_auc", _roc_auc, "maximize", CLASSIFICATION, needs="proba"),
     Metric("log_loss", _log_loss, "minimize", CLASSIFICATION, needs="proba"),
+    Metric("brier", _brier, "minimize", CLASSIFICATION, needs="proba", per_row=_brier_rows),
     Metric(
         "mse",
         _Sklearn("mean_squared_error"),

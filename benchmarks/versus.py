@@ -348,21 +348,24 @@ def table(runs: list[dict], budgets: list[float], datasets: list[str], rows: dic
         print(f"- the pick's mean shortfall against the best test score on its own leaderboard: "
               f"{statistics.fmean([v for v in short if v == v]):.2f} (points of accuracy, % of "
               f"RMSE); the former rule (best validation score): "
-              f"{statistics.fmean([v for v in former if v == v]):.2f}\n")  # fmt: skip
+              f"{statistics.fmean([v for v in former if v == v] or [float('nan')]):.2f}\n")  # fmt: skip
 
 
 RULES = ("former", "none", "log_loss", "brier")  # the former pick; the pick with each tie-break
 
 
-def rules(work: Path, budgets: list[float], seeds: list[int], datasets: list[str]) -> None:
+def rules(
+    work: Path, budgets: list[float], seeds: list[int], datasets: list[str]
+) -> dict[tuple[str, float], dict[str, float]]:
     """What each pick rule hands over on the harness's stored runs, chosen on validation alone
     (automl.views.selection) and scored on test: the former rule (the best validation score), and
     the ensemble only with a credible margin, with ties between learners broken by nothing (the
     best validation score), the log loss or the Brier score. Prints each rule's shortfall against
-    the best test score on the board."""
+    the best test score on the board; returns each (dataset, budget)'s mean test score per rule."""
     from automl.storage.urls import open_storage
     from automl.views import leaderboard, selection
 
+    found: dict[tuple[str, float], dict[str, float]] = {}
     print("| dataset | budget s | " + " | ".join(RULES) + " | best on board |")
     print("| --- | ---: |" + " ---: |" * (len(RULES) + 1))
     for budget in budgets:
@@ -389,6 +392,7 @@ def rules(work: Path, budgets: list[float], seeds: list[int], datasets: list[str
             if not scores["best"]:
                 continue
             means = {k: statistics.fmean(v) for k, v in scores.items()}
+            found[(name, budget)] = means
             for rule in RULES:
                 run = {"best": means["best"], rule: means[rule]}
                 short[rule].append(_shortfall(run, rule, regression))
@@ -397,6 +401,7 @@ def rules(work: Path, budgets: list[float], seeds: list[int], datasets: list[str
         print(f"\nbudget {budget:g} s, mean shortfall against the best test score on the board "
               f"(points of accuracy, % of RMSE), over {len(short['former'])} datasets: "
               + ", ".join(f"{r} {statistics.fmean(short[r]):.3f}" for r in RULES if short[r]))  # fmt: skip
+    return found
 
 
 def _rows(test: Path) -> int:

@@ -45,8 +45,9 @@ log = logging.getLogger(__name__)
 
 # What separates classifiers whose metric cannot (a registered metric). The Brier score, not the log
 # loss: a learner without probabilities is scored on its labels as if certain, which the log loss
-# punishes without bound (on benchmarks/versus.py's 14 datasets it passed over SVMs that won on
-# test; mean shortfall of the pick 1.11 points with the log loss, 0.65 with Brier, 0.74 before).
+# punishes without bound (on benchmarks/versus.py's 19 datasets it passed over SVMs that won on
+# test: mean shortfall of the pick 0.83 points with the log loss, 0.49 with Brier, 0.55 with the
+# best validation score; benchmarks/RESULTS.md).
 PROPER_SCORE = "brier"
 SAID = {"log_loss": "log loss", "brier": "Brier score"}  # as the reason names them
 

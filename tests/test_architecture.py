@@ -228,6 +228,7 @@ CHANGED = {
     "threads": 3,
     "population": 4,
     "device": "cpu",
+    "final": "refit",
     "sampler": {"_target_": "optuna.samplers.RandomSampler"},
     "pruner": {"_target_": "optuna.pruners.MedianPruner"},
     "progress": False,

@@ -87,6 +87,15 @@ SETTINGS = [
         ["validation.folds=1"],
         "validation.folds=1 is not accepted: validation.folds takes an integer >= 2",
     ),
+    (
+        ["validation.repeats=0"],
+        "validation.repeats=0 is not accepted: validation.repeats takes an integer >= 1",
+    ),
+    (
+        ["validation=holdout", "validation.repeats=3"],
+        "validation.repeats=3 repeats the folds of cross-validation; validation=holdout has none",
+    ),
+    (["final=average"], "unknown final 'average'; available: bag, refit"),
     (["validation=kfold"], "unknown validation 'kfold'; available: auto, cv, holdout"),
     (["validation.method=loo"], "unknown validation.method 'loo'; available: auto, cv, holdout"),
     # device

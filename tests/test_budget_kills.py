@@ -244,7 +244,8 @@ def test_a_budget_spent_by_earlier_runs_still_hands_over_its_pick(tmp_path) -> N
 def test_a_comparison_with_no_refit_to_hand_over_fails_in_one_line(tmp_path) -> None:
     _tables(tmp_path)
     done = subprocess.run(
-        _command(tmp_path, "model=brittle", "validation=holdout", "budget=10"), cwd=tmp_path,
+        _command(tmp_path, "model=brittle", "validation=holdout", "budget=10", "final=refit"),
+        cwd=tmp_path,
         env={**os.environ, **PLUGIN}, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode != 0

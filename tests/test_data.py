@@ -42,6 +42,42 @@ def test_cross_validation_folds_cover_the_development_rows() -> None:
     assert sum(len(f.y_valid) for f in prepared.folds) == len(prepared.y_dev)
 
 
+def test_repeated_k_fold_cuts_the_folds_again_and_averages_each_rows_predictions() -> None:
+    X, y = load_iris(return_X_y=True)
+    once = prepare(Data(X, y), "iris", SplitConfig(validation="cv", folds=4))
+    twice = prepare(Data(X, y), "iris", SplitConfig(validation="cv", folds=4, repeats=3))
+    assert len(twice.folds) == 12 and twice.repeats == 3 and twice.first == twice.folds[:4]
+    for a, b in zip(once.folds, twice.first, strict=True):  # the first repeat: plain k-fold's
+        np.testing.assert_array_equal(a.rows, b.rows)
+    rows = len(twice.y_dev)
+    for repeat in range(3):  # each repeat validates every row once, each with another shuffle
+        cut = twice.folds[4 * repeat : 4 * repeat + 4]
+        assert sorted(np.concatenate([f.rows for f in cut])) == list(range(rows))
+    assert not np.array_equal(twice.folds[0].rows, twice.folds[4].rows)
+    # A prediction per fold row equal to the row's position, plus its repeat: the mean over
+    # repeats is the position + 1, in the first repeat's order, beside its labels.
+    stacked = np.concatenate([f.rows + i // 4 for i, f in enumerate(twice.folds)]).astype(
+        np.float32
+    )
+    order = np.concatenate([f.rows for f in twice.first])
+    np.testing.assert_array_equal(twice.per_row(stacked), (order + 1).astype(np.float32))
+    np.testing.assert_array_equal(
+        np.concatenate([f.y_valid for f in twice.first]), twice.y_dev[order]
+    )
+    assert "repeated 3 times" in twice.validation
+    assert once.per_row(stacked[:rows]) is not None
+
+
+def test_a_repeat_count_of_one_leaves_a_study_its_name() -> None:
+    from automl.settings.experiment import Experiment
+
+    base = Experiment(dataset="iris", model="svm", storage="x", split=SplitConfig(validation="cv"))
+    assert "repeats" not in base.identity()["split"]
+    again = Experiment(dataset="iris", model="svm", storage="x",
+                       split=SplitConfig(validation="cv", repeats=2))  # fmt: skip
+    assert again.identity()["split"]["repeats"] == 2
+
+
 def test_a_dataset_test_split_is_used_as_given() -> None:
     X, y = load_iris(return_X_y=True)
     rows = np.random.default_rng(0).permutation(np.flatnonzero(y < 2))  # two species

@@ -65,6 +65,7 @@ def test_each_saved_model_predicts_its_reported_test_score_in_a_fresh_process(ma
     saved = board[board["model_path"].notna()]
     assert {"linear", "decision_tree", "lightgbm"} <= set(saved["model"])
     assert saved["pick"].eq("*").sum() == 1
+    assert (saved["final"] == "bag").all(), saved["final"]  # fold models, reloaded as scored
     why = saved.loc[saved["pick"].eq("*"), "why"].iloc[0]  # chosen on validation evidence kept
     assert "validation" in why and "no validation predictions" not in why, why
     for row in saved.itertuples():

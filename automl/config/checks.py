@@ -40,6 +40,7 @@ NUMBERS: tuple[tuple[str, Domain, bool], ...] = (
     ("split.test_size", Interval(0, 1, low_open=True, high_open=True), False),
     ("validation.size", Interval(0, 1, low_open=True, high_open=True), False),
     ("validation.folds", Interval(2, integer=True), False),
+    ("validation.repeats", Interval(1, integer=True), False),
     ("trial.timeout", POSITIVE, True),
     ("trial.memory", POSITIVE, True),
     ("trial.heartbeat", Interval(1, integer=True), True),
@@ -48,6 +49,7 @@ NUMBERS: tuple[tuple[str, Domain, bool], ...] = (
 CHOICES = {
     "validation.method": ("holdout", "cv", "auto"),
     "trial.isolation": ("subprocess", "inprocess"),
+    "final": ("bag", "refit"),
 }
 
 
@@ -168,6 +170,12 @@ def check_job(config: Mapping[str, Any], registry: Registry) -> None:
     if metric != "auto" and metric not in registry.names("metric"):
         raise choose("metric", str(metric), ["auto", *registry.names("metric")])
     devices.check(str(config["device"]))
+    validation = config["validation"]
+    if validation["repeats"] > 1 and validation["method"] == "holdout":
+        raise UserError(
+            f"validation.repeats={validation['repeats']} repeats the folds of cross-validation; "
+            "validation=holdout has none (accepted: validation=cv or validation=auto with it)"
+        )
     check_model(config, registry)
     if config["budget"] is not None:
         check_budget(config, registry)

@@ -29,6 +29,12 @@ class Fold:
     y_train: np.ndarray
     X_valid: Any
     y_valid: np.ndarray
+    # The preprocessing fitted on this fold's training rows, which made X_train and X_valid from
+    # raw rows (automl.fitting.preprocess); None where none applies. A fold model behind it
+    # predicts on raw rows (automl.fitting.bag).
+    step: Any = field(default=None, compare=False)
+    # The positions of its validation rows among the development rows (None: not recorded).
+    rows: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -49,10 +55,32 @@ class Prepared:
     validation: str = ""  # how it validates, in words
     # Folds after each preprocessing family, fitted once per fold and shared by all trials.
     encoded: dict[str, tuple[Fold, ...]] = field(default_factory=dict, compare=False)
+    repeats: int = 1  # times the cross-validation folds were cut: folds holds k x repeats
 
     @property
     def n_classes(self) -> int | None:
         return None if self.classes is None else len(self.classes)
+
+    @property
+    def first(self) -> tuple[Fold, ...]:
+        """The folds of the first repeat, whose validation rows, in fold order, are every
+        validation row once: the order of a trial's kept predictions and of their labels."""
+        return self.folds[: len(self.folds) // self.repeats]
+
+    def per_row(self, stacked: np.ndarray) -> np.ndarray:
+        """Predictions of every fold's validation rows, in fold order, as one per row in the
+        order of :attr:`first`: under repeated k-fold, each row's mean over the repeats."""
+        if self.repeats == 1:
+            return stacked
+        order = np.concatenate([f.rows for f in self.first])
+        position = np.empty(len(self.y_dev), dtype=np.int64)
+        position[order] = np.arange(len(order))
+        total = np.zeros((len(order), *stacked.shape[1:]), dtype=np.float64)
+        start = 0
+        for fold in self.folds:
+            total[position[fold.rows]] += stacked[start : start + len(fold.rows)]
+            start += len(fold.rows)
+        return (total / self.repeats).astype(stacked.dtype)
 
 
 def fingerprint(data: Data) -> str:
@@ -149,12 +177,15 @@ def _folds(X: Any, y: np.ndarray, task: Task, cfg: SplitConfig) -> tuple[Fold, .
     if cfg.validation == "holdout":
         _check_fraction("validation.size", cfg.validation_size)
         pairs = [_holdout(y, cfg.validation_size, cfg.seed, stratify, "validation split")]
-    else:
-        splitter = (StratifiedKFold if stratify else KFold)(
-            n_splits=cfg.folds, shuffle=True, random_state=cfg.seed
-        )
-        pairs = list(splitter.split(rows, y))
-    return tuple(Fold(take(X, t), y[t], take(X, v), y[v]) for t, v in pairs)
+    else:  # each repeat shuffled by its own seed; the first is the folds of plain k-fold
+        pairs = [
+            pair
+            for repeat in range(cfg.repeats)
+            for pair in (StratifiedKFold if stratify else KFold)(
+                n_splits=cfg.folds, shuffle=True, random_state=(cfg.seed + repeat) % 2**32
+            ).split(rows, y)
+        ]
+    return tuple(Fold(take(X, t), y[t], take(X, v), y[v], rows=v) for t, v in pairs)
 
 
 def prepare(data: Data, name: str, cfg: SplitConfig) -> Prepared:
@@ -185,6 +216,7 @@ def prepare(data: Data, name: str, cfg: SplitConfig) -> Prepared:
         X_test=X_test,
         y_test=y_test,
         folds=_folds(X_dev, y_dev, task, chosen),
+        repeats=chosen.repeats if chosen.validation == "cv" else 1,
         classes=classes,
         fingerprint=fingerprint(data),
         modality=data.modality,
@@ -209,7 +241,7 @@ def for_model(prepared: Prepared, modalities: frozenset[str], model: str) -> Pre
             f"dataset {prepared.name} is {prepared.modality}"
         )
     folds = tuple(
-        Fold(_flat(f.X_train), f.y_train, _flat(f.X_valid), f.y_valid) for f in prepared.folds
+        replace(f, X_train=_flat(f.X_train), X_valid=_flat(f.X_valid)) for f in prepared.folds
     )
     return replace(
         prepared,

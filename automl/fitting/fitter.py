@@ -9,6 +9,7 @@ nothing but its current fit with it.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 import optuna
 
-from automl.fitting import ensemble, model_file, population
+from automl.fitting import bag, ensemble, model_file, population
 from automl.fitting.evaluate import blendable, fit_and_score
 from automl.fitting.explain import explain
 from automl.fitting.protocol import (
@@ -68,6 +69,8 @@ class Fitter:
     def __init__(self, registry: Registry | None = None) -> None:
         self._registry = registry
         self.resolved: Resolved | None = None
+        self._study = ""  # the opened study's key, under which its best fold models are kept
+        self._bags = bag.Bags()
 
     def handle(self, request: Request[A], judge_of: JudgeOf = lambda member: None) -> A:
         """Answer one request that crossed from the study; ``judge_of`` gives each trial's
@@ -90,6 +93,8 @@ class Fitter:
         registry = self._registry or load_registry()
         self.resolved = resolved = resolve_experiment(request.experiment, registry)
         p = resolved.prepared
+        self._study = json.dumps(request.experiment.identity(), sort_keys=True, default=str)
+        self._bags.on(p.fingerprint)
         return Description(
             dataset=p.name,
             fingerprint=p.fingerprint,
@@ -98,6 +103,7 @@ class Fitter:
             direction=resolved.metric.direction,
             space=resolved.space,
             folds=len(p.folds),
+            repeats=p.repeats,
             validation=p.validation,
             method=p.split.validation,
             rows=len(p.y_dev),
@@ -107,6 +113,7 @@ class Fitter:
             population_varies=resolved.model.population_varies,
             libraries=resolved.model.libraries,
             baseline=resolved.model.baseline,
+            final=resolved.final,
         )
 
     def trial(self, request: FitTrial, judge: Judge | None = None) -> TrialResult:
@@ -116,6 +123,7 @@ class Fitter:
         context = resolved.context_for(request.number, judge, time.monotonic())
         scores: list[float] = []
         kept: list[np.ndarray] = []
+        models: list[Any] = []  # each fold's, behind its preprocessing: the trial's bag
         fit_time = predict_time = 0.0
         for step, fold in enumerate(folds):
             outcome = fit_and_score(
@@ -125,6 +133,7 @@ class Fitter:
             if not math.isfinite(outcome.score):
                 raise NonFiniteScore(f"metric {metric.name} gave {outcome.score} on fold {step}")
             scores.append(outcome.score)
+            models.append(bag.behind(fold.step, outcome.estimator))
             if resolved.keep_predictions:
                 kept.append(blendable(outcome.estimator, fold.X_valid, outcome.prediction, metric,
                                       resolved.context.n_classes))  # fmt: skip
@@ -133,12 +142,15 @@ class Fitter:
             if judge is not None and len(folds) > 1:  # with CV, a pruner judges folds
                 if judge(step, float(np.mean(scores))):
                     raise optuna.TrialPruned(f"pruned after fold {step}")
+        score = float(np.mean(scores))
+        kept_models = bag.Kept(request.number, score, tuple(models))
+        self._bags.offer(self._study, kept_models, metric.direction == "maximize")
         return TrialResult(
-            score=float(np.mean(scores)),
+            score=score,
             fit_time=fit_time / len(folds),
             predict_time=predict_time / len(folds),
             pid=os.getpid(),
-            predictions=np.concatenate(kept) if kept else None,
+            predictions=resolved.prepared.per_row(np.concatenate(kept)) if kept else None,
         )
 
     def population(
@@ -147,12 +159,17 @@ class Fitter:
         return population.fit(self._opened(), request, judges)
 
     def refit(self, request: Refit) -> RefitResult:
-        """Fit the parameters on train+validation behind the model's preprocessing (so that the
-        final model predicts on raw rows) and score it once on the test split; with ``save``,
+        """The final model of the request's trial, scored once on the test split: its fold models
+        averaged (:mod:`automl.fitting.bag`) where this process holds them and the experiment asks
+        for a bag; else its parameters fitted on train+validation behind the model's
+        preprocessing, with the bag's test score beside it where it is at hand. With ``save``,
         write it there as a :class:`Winner`, explained on the test split when the ``cap`` leaves
         time."""
         started = time.monotonic()
         resolved = self._opened()
+        held = self._bags.take(self._study, request.trial)
+        if held is not None and resolved.final == "bag":
+            return self._bagged(request, held, started)
         p = resolved.prepared
         context = replace(resolved.context, started=time.monotonic())  # the refit's own time limit
         outcome = fit_and_score(
@@ -171,6 +188,11 @@ class Fitter:
                 winner, request.save, outcome.score, request.params, started, request.cap
             )
             saved = request.save
+        bag_score = None
+        if held is not None:  # both measured: the bag costs a prediction of the test split
+            scored, _ = bag.predictions(bag.winner(held, p.classes, p.X_test), p.X_test,
+                                        resolved.metric, p.n_classes)  # fmt: skip
+            bag_score = resolved.score(p.y_test, scored, "the test split")
         return RefitResult(
             test_score=outcome.score,
             fit_time=outcome.fit_time,
@@ -180,11 +202,38 @@ class Fitter:
                                   resolved.context.n_classes) if keep else None,
             scored=np.asarray(outcome.prediction),
             truth=np.asarray(p.y_test),
-            val_truth=np.concatenate([f.y_valid for f in p.folds]) if keep else None,
+            val_truth=self._val_truth() if keep else None,
             n_classes=p.n_classes,
             model=saved,
             importance=importance,
+            bag_score=bag_score,
         )  # fmt: skip
+
+    def _bagged(self, request: Refit, held: bag.Kept, started: float) -> RefitResult:
+        """The bag of ``held`` as the request's final model: nothing fitted, the test split
+        predicted through the very model that is saved, so that it reloads to the same score."""
+        resolved = self._opened()
+        p = resolved.prepared
+        made = bag.winner(held, p.classes, p.X_test)
+        began = time.perf_counter()
+        scored, blended = bag.predictions(made, p.X_test, resolved.metric, p.n_classes)
+        predict_time = time.perf_counter() - began
+        test = resolved.score(p.y_test, scored, "the test split")
+        importance = None
+        if request.save is not None:
+            importance = self._save(made, request.save, test, request.params, started, request.cap)
+        keep = resolved.keep_predictions
+        return RefitResult(
+            test_score=test, fit_time=0.0, predict_time=predict_time,
+            device=trained_on(held.models[0]), predictions=blended if keep else None,
+            scored=np.asarray(scored), truth=np.asarray(p.y_test),
+            val_truth=self._val_truth() if keep else None, n_classes=p.n_classes,
+            model=request.save, importance=importance, final="bag",
+        )  # fmt: skip
+
+    def _val_truth(self) -> np.ndarray:
+        """The validation labels or values of every row, in the order of a trial's predictions."""
+        return np.concatenate([f.y_valid for f in self._opened().prepared.first])
 
     def _save(
         self,
@@ -223,8 +272,8 @@ class Fitter:
         started = time.monotonic()
         resolved = self._opened()
         p, metric, n_classes = resolved.prepared, resolved.metric, resolved.context.n_classes
-        bounds = np.cumsum([0, *(len(f.y_valid) for f in p.folds)])
-        y_valid = np.concatenate([f.y_valid for f in p.folds])
+        bounds = np.cumsum([0, *(len(f.y_valid) for f in p.first)])
+        y_valid = self._val_truth()
         extra = {"n_classes": n_classes} if metric.per_class else {}
 
         def shown(blended: np.ndarray) -> np.ndarray:

@@ -58,7 +58,7 @@ def fit(
             fit_time=float(times[i, 0]) / len(folds),
             predict_time=float(times[i, 1]) / len(folds),
             pid=os.getpid(),
-            predictions=np.concatenate(kept[i]) if kept[i] else None,
+            predictions=resolved.prepared.per_row(np.concatenate(kept[i])) if kept[i] else None,
         )
         for i in range(len(members))
     ))  # fmt: skip

@@ -30,7 +30,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
-from automl.fitting.data import Fold, Prepared
+from automl.fitting.data import Prepared
 from automl.plugin.types import Preprocessing
 
 _NUMBERS = make_column_selector(dtype_include="number")
@@ -124,7 +124,7 @@ def encode_folds(prepared: Prepared, declared: str | Preprocessing) -> Prepared:
         folds = []
         for fold in prepared.folds:
             step = made.make().fit(fold.X_train)
-            folds.append(Fold(step.transform(fold.X_train), fold.y_train,
-                              step.transform(fold.X_valid), fold.y_valid))  # fmt: skip
+            folds.append(replace(fold, X_train=step.transform(fold.X_train),
+                                 X_valid=step.transform(fold.X_valid), step=step))  # fmt: skip
         cache[made.name] = tuple(folds)
     return replace(prepared, folds=cache[made.name])

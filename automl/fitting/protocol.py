@@ -49,7 +49,8 @@ class Description:
     metric: str
     direction: str
     space: SearchSpace
-    folds: int
+    folds: int  # validation folds, k x repeats under repeated k-fold
+    repeats: int = 1  # times the cross-validation folds were cut
     validation: str = ""  # how it validates, in words ("5-fold cross-validation", ...)
     method: str = ""  # the validation method applied: cv or holdout (auto resolved)
     rows: int = 0  # development rows
@@ -61,6 +62,7 @@ class Description:
     population_varies: frozenset[str] = frozenset()
     libraries: tuple[str, ...] = ()  # what the model fits with (Model.libraries), for provenance
     baseline: bool = False  # a reference to beat, never an ensemble member (Model.baseline)
+    final: str = "refit"  # how its final model is made: bag or refit (Experiment.final)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,11 @@ class RefitResult:
     n_classes: int | None = None  # the dataset's classes (a test split may lack some)
     model: str | None = None  # where the fitted model was saved, when the request said where
     importance: Mapping[str, Any] | None = None  # automl.fitting.explain's, for a saved model
+    # How the model was made: "bag" (the best trial's fold models averaged, automl.fitting.bag; its
+    # fit_time is then 0, as nothing was fitted) or "refit"; and, for a refit made where the bag
+    # was at hand, the bag's own test score beside it.
+    final: str = "refit"
+    bag_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -175,12 +182,15 @@ class FitPopulation(Request[PopulationResult]):
 
 @dataclass(frozen=True)
 class Refit(Request[RefitResult]):
-    """Fit ``params`` on all development rows and score once on the test split; with ``save``,
-    write the fitted model there (explained when the ``cap`` leaves time)."""
+    """The final model of trial ``trial`` (parameters ``params``), scored once on the test split:
+    its fold models averaged, where the fitting process holds them and the experiment asks for a
+    bag, else ``params`` fitted on all development rows; with ``save``, write the model there
+    (explained when the ``cap`` leaves time)."""
 
     params: Mapping[str, Any]
     save: str | None = None
     cap: float | None = None
+    trial: int | None = None
 
 
 @dataclass(frozen=True)

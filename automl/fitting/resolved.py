@@ -38,6 +38,7 @@ class Resolved:
     space: SearchSpace
     context: FitContext
     keep_predictions: bool = False
+    final: str = "refit"  # how the final model is made (Experiment.final)
 
     def context_for(self, number: int, judge: Judge | None, started: float) -> FitContext:
         """The fit context of trial ``number``, its time counted from ``started``; on a holdout,
@@ -125,4 +126,4 @@ def resolve_experiment(exp: Experiment, registry: Registry) -> Resolved:
         n_classes=data.n_classes,
         needs_proba=metric.needs == "proba",
     )
-    return Resolved(data, model, metric, space, context, exp.keep_predictions)
+    return Resolved(data, model, metric, space, context, exp.keep_predictions, exp.final)

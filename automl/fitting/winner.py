@@ -127,8 +127,8 @@ class Winner(BaseEstimator):
         n = None if self.classes is None else len(self.classes)
         out = []
         for estimator in self.estimators:
-            if isinstance(estimator, Winner):  # an ensemble's member
-                out.append(estimator._each(estimator.rows(X))[0])
+            if isinstance(estimator, Winner):  # an ensemble's member: a learner's model or bag
+                out.append(estimator.member(X))
             elif n is None:
                 out.append(np.asarray(estimator.predict(X), dtype=np.float32))
             elif hasattr(estimator, "predict_proba"):
@@ -137,6 +137,11 @@ class Winner(BaseEstimator):
                 labels = np.asarray(estimator.predict(X)).astype(int)
                 out.append(np.eye(n, dtype=np.float32)[labels])
         return out
+
+    def member(self, X: Any) -> np.ndarray:
+        """Its predictions as an ensemble's member, float32 as its test predictions were stored:
+        its one estimator's, or the blend of its own members (a bag of fold models)."""
+        return blend(self._each(self.rows(X)), self.weights).astype(np.float32)
 
     def encoded(self, X: Any) -> np.ndarray:
         """Predicted encoded labels (0..n-1) or values, as the harness scored them."""

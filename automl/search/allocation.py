@@ -21,7 +21,16 @@ from optuna.trial import FrozenTrial, TrialState
 from automl.fitting.protocol import Description
 from automl.search.trials import TrialLoop
 from automl.settings.experiment import Experiment
-from automl.storage.records import ERROR, FIT_TIME, PREDICT_TIME, RESULT, counted, span
+from automl.storage.records import (
+    ERROR,
+    FIT_TIME,
+    PID,
+    POPULATION,
+    PREDICT_TIME,
+    RESULT,
+    counted,
+    span,
+)
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # Seconds kept back for writing the leaderboards and leaving, besides the refits and the ensemble.
@@ -82,6 +91,9 @@ class Learner:
     skipped: str | None = None  # why it left the search early
     full: bool = False  # its last ask was surplus: no more trials for it in this run
     trials: list[FrozenTrial] = field(default_factory=list)  # counted ones, as last read
+    # The process now fitting the comparison's trials, which holds each learner's best fold models
+    # (automl.fitting.bag) if it fitted that trial; None: no live one (the last was stopped).
+    live: int | None = None
 
     def read(self) -> None:
         self.trials = counted(self.study.get_trials(deepcopy=False))
@@ -124,11 +136,33 @@ class Learner:
         return min(spans) if spans else None
 
     @property
+    def bags(self) -> bool:
+        """Whether its final model is its best trial's bag of fold models (no refit), as asked,
+        where the trials are fitted one at a time (a population keeps none)."""
+        return self.desc.final == "bag" and self.exp.population <= 1
+
+    def bagged(self, maximize: bool) -> bool:
+        """Whether the live process holds its best trial's fold models, so that its final model
+        costs a prediction of the test split, not a refit."""
+        best = self.best_trial(maximize)
+        return (
+            self.bags
+            and best is not None
+            and self.live is not None
+            and best.user_attrs.get(PID) == self.live
+            and POPULATION not in best.user_attrs
+        )
+
+    @property
     def refit_ratio(self) -> float:
         """A refit's seconds per second of one of its trials: a k-fold trial fits k times on
-        (k-1)/k of the rows, the refit once on all of them; a holdout trial once on 4/5."""
+        (k-1)/k of the rows (k x r times, repeated r times), the refit once on all of them; a
+        holdout trial once on 4/5. A bag is made of the trial's own fold models: a running trial
+        needs no room for it."""
+        if self.bags:
+            return 0.0
         folds = max(self.desc.folds, 1)
-        return 1.5 / (folds - 1) if folds > 1 else 1.5 / 0.8
+        return 1.5 / (folds - self.desc.repeats) if folds > 1 else 1.5 / 0.8
 
     def refit_cost(self, maximize: bool) -> float:
         """Seconds its refit may take: its best trial's fit on one fold, scaled to all
@@ -136,12 +170,15 @@ class Learner:
         best = self.best_trial(maximize)
         if best is None:
             return 0.0
-        folds = max(self.desc.folds, 1)
-        share = (folds - 1) / folds if folds > 1 else 1 - 0.2  # rows a fold's fit saw
+        folds = max(self.desc.folds, 1)  # k x r
+        k = folds // max(self.desc.repeats, 1)
+        share = (k - 1) / k if k > 1 else 1 - 0.2  # rows a fold's fit saw
         fit = float(best.user_attrs.get(FIT_TIME, span(best) / folds))
         predict = float(best.user_attrs.get(PREDICT_TIME, 0.0))
-        validated = self.desc.rows / folds if folds > 1 else self.desc.rows * 0.2
+        validated = self.desc.rows / k if k > 1 else self.desc.rows * 0.2
         tested = self.desc.test_rows / validated if validated and self.desc.test_rows else 1.0
+        if self.bagged(maximize):  # each fold model predicts the test split; nothing is fitted
+            return 1.5 * predict * tested * folds + 0.2
         return 1.5 * (fit / share + predict * tested) + 0.2
 
     def refitted(self, maximize: bool) -> bool:

@@ -124,8 +124,11 @@ def blend(
     val, test = chosen.val_score, chosen.test_score
     made = {"model": chosen.model, "importance": chosen.importance, "n_classes": chosen.n_classes,
             **evidence(folder, chosen, board)}  # fmt: skip
-    if not sign * val > sign * members[top][1].val_score:
-        # No better than its best member as the leaderboard reports it: the ensemble is that member.
+    # Better than its best member both as the leaderboard reports that member (the mean of its
+    # folds' scores) and as the blend is measured (under repeated k-fold, on each row's mean over
+    # the repeats, itself an average that would flatter any blend), or it is that member.
+    if not (sign * val > sign * members[top][1].val_score
+            and sign * val > sign * chosen.member_scores[top]):  # fmt: skip
         weights = [1.0 if i == top else 0.0 for i in range(len(members))]
         val, test = members[top][1].val_score, members[top][1].test_score
         kept = ("model", "importance", "artifacts", "predictions", "scored", "truth", "n_classes",
@@ -140,5 +143,7 @@ def blend(
         fit_time=sum(m[1].fit_time or 0.0 for m, _ in used),
         predict_time=sum(m[1].predict_time or 0.0 for m, _ in used),
         device=", ".join(sorted({m[1].device or "cpu" for m, _ in used})),
+        # Of bags where every member is one (nothing refitted), else of refits.
+        final="bag" if all(m[1].final == "bag" for m, _ in used) else "refit",
     )
     board.set_user_attr(RESULT, {**record.stored(), "members": key})

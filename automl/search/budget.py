@@ -64,6 +64,7 @@ from automl.settings.experiment import Experiment
 from automl.storage.records import (
     ALLOCATION,
     ERROR,
+    PID,
     RESULT,
     STOPPED_BY_BUDGET,
     SURPLUS,
@@ -286,6 +287,10 @@ class _Schedule:
         asked = len(learner.study.get_trials(deepcopy=False))
         learner.loop.one()
         learner.read()
+        fitted = [t.user_attrs[PID] for t in learner.finished[before:] if PID in t.user_attrs]
+        if fitted:  # the process that fits: it holds the fold models of the trials it fitted
+            for one in self.learners:
+                one.live = fitted[-1]
         last = learner.study.get_trials(deepcopy=False)[asked:]
         learner.full = any(t.user_attrs.get(SURPLUS) for t in last)
         stopped = learner.finished[before:] if len(learner.finished) > before else []
@@ -296,6 +301,8 @@ class _Schedule:
                 else "its trial was stopped by the budget"
             )
             self.dead, self.current = True, None  # the worker was stopped with it
+            for one in self.learners:  # and every fold model it held
+                one.live = None
         elif len(learner.finished) >= 3 and not learner.complete:
             learner.skipped = "its first 3 trials failed"
 

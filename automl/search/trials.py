@@ -271,7 +271,7 @@ class TrialLoop:
         params = self.desc.space.complete(best.params)
         try:
             save = None if self.folder is None else str(model_path(self.folder, study.study_name))
-            refit = self.runner.call(Refit(params, save, cap))
+            refit = self.runner.call(Refit(params, save, cap, best.number))
             result = ResultRecord(
                 best.number, params, best.value,
                 **{f.name: getattr(refit, f.name) for f in fields(refit) if f.name not in EVIDENCE},

@@ -52,6 +52,9 @@ class Experiment:
     # what the problem is, so a study's name does not depend on it.
     population: int = _part(EXECUTION, default=SearchSchema.population)
     device: str = _part(EXECUTION, default=Schema.device)
+    # How the final model is made (automl.fitting.bag): the best trial's fold models (bag) or a
+    # refit on all development rows; how, not what the problem is, so not in a study's name.
+    final: str = _part(EXECUTION, default=Schema.final)
     sampler: Mapping[str, Any] = _part(
         PROBLEM, default_factory=lambda: {"_target_": "optuna.samplers.TPESampler"}
     )
@@ -95,9 +98,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {  # fields marked identity=False (a setting that only chooses another) stay out
+        return {  # fields marked identity=False (a setting that only chooses another) stay out,
+            # and those marked since (added after studies were stored) at their default
             f.name: getattr(value, f.name)
             for f in dataclasses.fields(value)
             if f.metadata.get("identity", True)
+            and not (f.metadata.get("since") and getattr(value, f.name) == f.default)
         }
     return value

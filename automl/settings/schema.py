@@ -44,6 +44,10 @@ class ValidationSchema:
     )
     size: float = 0.2  # holdout: share of the development rows used for validation
     folds: int = 5  # cv: number of folds
+    # cv: how many times the folds are cut, each time with another shuffle (repeated k-fold); each
+    # row's out-of-fold predictions are averaged over the repeats, a trial scores the mean over
+    # every fold, and a bag holds folds x repeats models.
+    repeats: int = 1
 
 
 @dataclass
@@ -70,6 +74,10 @@ class Schema:
     threads: int = 0  # threads per learner; 0: all cores
     device: str = "auto"  # auto, cpu, cuda or cuda:N: where deep learners train
     progress: bool = True  # live progress bar per study
+    # How each learner's final model is made: bag (its best trial's fold models averaged, no refit;
+    # refitted where they are not at hand: a stopped worker, a resumed run) or refit (one model
+    # refitted on all development rows, beside which the bag's test score is reported).
+    final: str = "bag"
     skip_inapplicable: bool = False  # true (suites): a model that cannot take a dataset is skipped
     data_dir: str | None = "${oc.env:AUTOML_DATA,data}"  # local copies of public data (presets)
     worker: int = 0  # jobs equal but for this are workers of one study: sweep worker=0,1,2,3

@@ -30,6 +30,9 @@ class SplitConfig:
     validation: Literal["holdout", "cv", "auto"] = "holdout"
     validation_size: float = ValidationSchema.size  # holdout: share of the development rows
     folds: int = ValidationSchema.folds  # cv: number of folds
+    # cv: times the folds are cut (repeated k-fold). Left out of the identity at 1, so that the
+    # studies stored before it existed keep their names.
+    repeats: int = field(default=ValidationSchema.repeats, metadata={"since": True})
     seed: int = Schema.seed
     # validation=auto: the seconds of the search it serves, a comparison's budget (None: an hour).
     # Not part of the problem: the method it chooses is (see ``chosen``), so a larger budget
@@ -48,6 +51,7 @@ class SplitConfig:
         """How it validates, in words."""
         text = (
             f"{self.folds}-fold cross-validation"
+            + (f", repeated {self.repeats} times" if self.repeats > 1 else "")
             if self.validation == "cv"
             else f"holdout of {self.validation_size:g} of the development rows"
         )

@@ -105,6 +105,10 @@ class ResultRecord(_Record):
     # importance per original column as [mean, std], the learner's own importances, or why none
     # was computed.
     importance: Mapping[str, Any] | None = None
+    # How the model was made: "bag" (the best trial's fold models averaged) or "refit" (one model
+    # fitted on all development rows); and a refit's bag's test score, where both were made.
+    final: str | None = None
+    bag_score: float | None = None
 
 
 @dataclass(frozen=True)

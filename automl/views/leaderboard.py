@@ -38,7 +38,7 @@ from automl.views import evidence, intervals, selection
 
 COLUMNS = [
     "rank", "pick", "model", "test_score", "test_low", "test_high", "margin_low", "margin_high",
-    "indistinct", "val_score", "fit_time", "predict_time", "trials", "failed", "pruned",
+    "indistinct", "val_score", "final", "fit_time", "predict_time", "trials", "failed", "pruned",
     "search_time", "best_params", "seed", "error",
 ]  # fmt: skip
 # What a row hands over, in the CSV: its saved model, and why it scores as it does.
@@ -49,7 +49,7 @@ EVIDENCE = ["task", "n_classes", "artifacts", "scored", "truth", "val_prediction
 PROVENANCE = ["device", "versions", "command", "config"]
 # How each row was made, in the CSV (the Markdown says it under the table): a learner's or the
 # ensemble's row, its validation, and for an ensemble how its budget was shared.
-MAKING = ["kind", "validation", "allocation"]
+MAKING = ["kind", "validation", "allocation", "bag_score"]
 
 
 def home(url: str) -> Path | None:
@@ -108,6 +108,8 @@ def rows(
                 "model": info.model,
                 "test_score": number(result and result.test_score),
                 "val_score": number(result and result.val_score),
+                "final": _final(result),
+                "bag_score": number(result and result.bag_score),
                 "fit_time": number(result and result.fit_time),
                 "predict_time": number(result and result.predict_time),
                 "trials": complete,
@@ -208,6 +210,15 @@ def _margin(row: Any) -> str:
     return f"{mark}[{row.margin_low:+.4f}, {row.margin_high:+.4f}]"
 
 
+def _final(result: ResultRecord | None) -> str:
+    """How a row's model was made, in words: bag, refit, or refit with its bag's test score."""
+    if result is None or result.error or result.test_score is None:
+        return ""
+    if result.final == "bag":
+        return "bag"
+    return "refit" if result.bag_score is None else f"refit (bag {result.bag_score:.4g})"
+
+
 def _markdown(board: pd.DataFrame, dataset: str, metric: str, source: str) -> str:
     direction = "higher" if board["direction"].iloc[0] == "maximize" else "lower"
     table = board[COLUMNS].copy()
@@ -229,9 +240,11 @@ def _markdown(board: pd.DataFrame, dataset: str, metric: str, source: str) -> st
         f"and its reason under Winner): selection never sees test scores. test_score gives its {intervals.CONFIDENCE:.0%} interval "
         f"(bootstrap over the test rows, stratified by class, {intervals.RESAMPLES} resamples); "
         f"vs_pick is the row's score minus the pick's on the same resamples, and ≈ marks the rows "
-        f"whose interval includes 0: not distinguishable from the pick on this test split. Times "
-        f"are seconds for the final refit on train+validation and for predicting the test split; "
-        f"search_time is the seconds of its trials.\n\n"
+        f"whose interval includes 0: not distinguishable from the pick on this test split. final "
+        f"says how the row's model was made: bag (its best trial's fold models averaged, no "
+        f"refit) or refit (fitted again on train+validation; with the bag's test score beside it "
+        f"where both were made). Times are seconds for that final fit (0 for a bag) and for "
+        f"predicting the test split; search_time is the seconds of its trials.\n\n"
         + table.to_markdown(index=False)
         + _validation(board)
         + f"\n\nStorage: `{source}` · automl {__version__} · {when}\n"
@@ -356,7 +369,18 @@ def write(
 def render(board: pd.DataFrame) -> str:
     """A compact terminal view of one leaderboard."""
     shown = board[
-        ["rank", "pick", "model", "test_score", "val_score", "fit_time", "trials", "failed", "seed"]
+        [
+            "rank",
+            "pick",
+            "model",
+            "test_score",
+            "val_score",
+            "final",
+            "fit_time",
+            "trials",
+            "failed",
+            "seed",
+        ]
     ].copy()
     shown.insert(4, "95% interval", [
         "" if pd.isna(lo) else f"[{lo:.4f}, {hi:.4f}]"

@@ -14,11 +14,13 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 
 M = sys.argv[1].rstrip("/") + "/"
 OUT = sys.argv[2].rstrip("/") + "/"
+Path(OUT).mkdir(parents=True, exist_ok=True)
 
 
 def git(d, *a):

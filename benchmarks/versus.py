@@ -192,18 +192,22 @@ def write_files(name: str, folder: Path) -> tuple[Path, Path]:
     return train, test
 
 
-def harness(name: str, train: Path, test: Path, budget: float, seed: int, work: Path) -> dict:
-    """The harness's command on the files; from its leaderboard, the pick's test score, what the
-    former rule (the best validation score) would have handed over, the best test score on the
-    board (selection never sees it: it measures what the pick missed), and the ensemble against
-    the best single learner."""
+def harness(
+    name: str, train: Path, test: Path, budget: float, seed: int, work: Path,
+    settings: tuple[str, ...] = (),
+) -> dict:  # fmt: skip
+    """The harness's command on the files (with ``settings``, as ``key=value``); from its
+    leaderboard, the pick's test score, what the former rule (the best validation score) would
+    have handed over, the best test score on the board (selection never sees it: it measures what
+    the pick missed), the ensemble against the best single learner, and per learner how its final
+    model was made, with the bag's test score beside a refit's where both were made."""
     task = DATASETS[name][2]
     out = work / "runs" / f"{name}-{budget:g}-{seed}"
     command = [
         sys.executable, "-m", "automl.commands.cli", "dataset=csv", f"dataset.path={train}",
         f"dataset.test_path={test}", "dataset.target=target", f"budget={budget:g}", f"seed={seed}",
         f"output_dir={out / 'results'}", f"leaderboard.dir={out / 'lb'}", "progress=false",
-        *(["dataset.task=regression"] if task == "regression" else []),
+        *(["dataset.task=regression"] if task == "regression" else []), *settings,
     ]  # fmt: skip
     shutil.rmtree(out, ignore_errors=True)  # every run from scratch: no resume
     out.mkdir(parents=True)
@@ -230,8 +234,20 @@ def harness(name: str, train: Path, test: Path, budget: float, seed: int, work: 
         "best": float((sign * board["test_score"]).max() * sign),
         "single": float(single["test_score"]),
         "ensemble": float(ensemble["test_score"].iloc[0]) if len(ensemble) else None,
+        "finals": {
+            str(row.model): [
+                float(row.test_score),
+                _number(getattr(row, "bag_score", None)),
+                str(getattr(row, "final", "")),
+            ]
+            for row in learners.itertuples()
+        },  # fmt: skip
         "wall": wall,
     }
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or value != value else float(value)
 
 
 def peer(side: str, name: str, train: Path, test: Path, budget: float, seed: int) -> dict:
@@ -351,6 +367,43 @@ def table(runs: list[dict], budgets: list[float], datasets: list[str], rows: dic
               f"{statistics.fmean([v for v in former if v == v] or [float('nan')]):.2f}\n")  # fmt: skip
 
 
+def bags(runs: list[dict], budgets: list[float], datasets: list[str], rows: Any = None) -> None:
+    """Each learner's bag (its best trial's fold models averaged) against its refit on all
+    development rows, from runs with ``final=refit``, where both were made of the same best
+    trial: per dataset the mean over learners and seeds of bag minus refit (points of accuracy; for
+    RMSE, percent of the refit's, signed so that > 0 means the bag is better)."""
+    print("| dataset | budget s | learners x seeds | bag - refit (mean) | bag better / tie / "
+          "worse |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | --- |")
+    for budget in budgets:
+        means, each = [], []
+        for name in datasets:
+            regression = DATASETS[name][2] == "regression"
+            gains = []
+            for run in runs:
+                if run["dataset"] != name or run["budget"] != budget:
+                    continue
+                for refit, bag, _ in run["harness"].get("finals", {}).values():
+                    if bag is None:
+                        continue
+                    gains.append(100 * (refit - bag) / abs(refit) if regression
+                                 else 100 * (bag - refit))  # fmt: skip
+            if not gains:
+                continue
+            each += gains
+            means.append(statistics.fmean(gains))
+            better = sum(g > 1e-9 for g in gains)
+            worse = sum(g < -1e-9 for g in gains)
+            print(f"| {name} | {budget:g} | {len(gains)} | {means[-1]:+.3f} | {better} / "
+                  f"{len(gains) - better - worse} / {worse} |")  # fmt: skip
+        if means:
+            better, worse = sum(g > 1e-9 for g in each), sum(g < -1e-9 for g in each)
+            print(f"\nbudget {budget:g} s: the bag is better than the refit on "
+                  f"{sum(m > 0 for m in means)} of {len(means)} datasets' means (mean "
+                  f"{statistics.fmean(means):+.3f}); per learner and seed {better} better, "
+                  f"{worse} worse of {len(each)}\n")  # fmt: skip
+
+
 RULES = ("former", "none", "log_loss", "brier")  # the former pick; the pick with each tie-break
 
 
@@ -420,6 +473,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/automl-versus"))
     parser.add_argument("--raw", type=Path, default=None, help="append every run as JSON lines")
     parser.add_argument("--table", action="store_true", help="only print the table of --raw")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="settings for the harness's command, e.g. final=refit")  # fmt: skip
+    parser.add_argument("--bags", action="store_true",
+                        help="only print the bag against the refit from the runs of --raw")  # fmt: skip
     parser.add_argument("--rules", action="store_true",
                         help="only print what each pick rule hands over on the runs in --work")  # fmt: skip
     args = parser.parse_args()
@@ -432,17 +489,19 @@ def main() -> None:
     if args.rules:
         rules(args.work, args.budgets, args.seeds, datasets)
         return
-    if args.table:
+    if args.table or args.bags:
         runs = [json.loads(line) for line in args.raw.read_text().splitlines() if line.strip()]
-        table(runs, args.budgets, datasets, rows)
+        runs = [r for r in runs if r.get("settings", []) == args.set]
+        (bags if args.bags else table)(runs, args.budgets, datasets, rows)
         return
     # Seeds outermost, so that a run cut short still covers every dataset; the sides alternate,
     # so that a drift of the machine hits each.
     for budget in args.budgets:
         for seed in args.seeds:
             for name in datasets:
-                run = {"dataset": name, "budget": budget, "seed": seed,
-                       "harness": harness(name, *files[name], budget, seed, args.work)}  # fmt: skip
+                made = harness(name, *files[name], budget, seed, args.work, tuple(args.set))
+                run = {"dataset": name, "budget": budget, "seed": seed, "settings": args.set,
+                       "harness": made}  # fmt: skip
                 for side in args.peers:
                     run[side] = peer(side, name, *files[name], budget, seed)
                 runs.append(run)
@@ -451,6 +510,7 @@ def main() -> None:
                     with args.raw.open("a") as raw:
                         raw.write(json.dumps(run) + "\n")
     table(runs, args.budgets, datasets, rows)
+    bags(runs, args.budgets, datasets)
 
 
 if __name__ == "__main__":

@@ -457,6 +457,23 @@ def rules(
     return found
 
 
+def _stored(raw: Path | None) -> dict[tuple, dict]:
+    """The peers' results of earlier runs, by (dataset, budget, seed): they read the very files
+    this run writes (a seeded cut), so a run of the harness alone can stand beside them."""
+    if raw is None:
+        return {}
+    runs = [json.loads(line) for line in raw.read_text().splitlines() if line.strip()]
+    return {
+        (r["dataset"], r["budget"], r["seed"]): {k: v for k, v in r.items() if k in PEERS}
+        for r in runs
+    }
+
+
+def _with(stored: dict[tuple, dict], run: dict) -> dict:
+    """The run, with the stored peers' results it does not have itself."""
+    return {**stored.get((run["dataset"], run["budget"], run["seed"]), {}), **run}
+
+
 def _rows(test: Path) -> int:
     with test.open() as f:
         return sum(1 for _ in f) - 1
@@ -475,6 +492,9 @@ def main() -> None:
     parser.add_argument("--table", action="store_true", help="only print the table of --raw")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="settings for the harness's command, e.g. final=refit")  # fmt: skip
+    parser.add_argument("--peers-from", type=Path, default=None, metavar="RAW",
+                        help="take the peers' results from the runs of RAW (same files, budget, "
+                             "seed) instead of running them")  # fmt: skip
     parser.add_argument("--bags", action="store_true",
                         help="only print the bag against the refit from the runs of --raw")  # fmt: skip
     parser.add_argument("--rules", action="store_true",
@@ -489,9 +509,10 @@ def main() -> None:
     if args.rules:
         rules(args.work, args.budgets, args.seeds, datasets)
         return
+    stored = _stored(args.peers_from)
     if args.table or args.bags:
         runs = [json.loads(line) for line in args.raw.read_text().splitlines() if line.strip()]
-        runs = [r for r in runs if r.get("settings", []) == args.set]
+        runs = [_with(stored, r) for r in runs if r.get("settings", []) == args.set]
         (bags if args.bags else table)(runs, args.budgets, datasets, rows)
         return
     # Seeds outermost, so that a run cut short still covers every dataset; the sides alternate,
@@ -504,6 +525,7 @@ def main() -> None:
                        "harness": made}  # fmt: skip
                 for side in args.peers:
                     run[side] = peer(side, name, *files[name], budget, seed)
+                run = _with(stored, run)
                 runs.append(run)
                 print(json.dumps(run), file=sys.stderr, flush=True)
                 if args.raw:

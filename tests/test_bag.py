@@ -114,6 +114,28 @@ def test_a_process_without_the_trials_folds_refits(tmp_path) -> None:
     assert made.final == "refit" and made.fit_time > 0
 
 
+def test_a_bag_kept_in_the_artifacts_folder_outlives_its_process(tmp_path) -> None:
+    """A worker the budget stopped mid-trial, or a run killed and resumed: the best trial's bag
+    is in its file, and the next process's final model is that bag, not a refit."""
+    exp = _experiment(tmp_path, "linear", "classification", "cv", artifacts=str(tmp_path / "a"))
+    first = Fitter()
+    desc = first.open(Open(exp))
+    weak, strong = desc.space.complete({"C": 1e-4}), desc.space.complete({"C": 1.0})
+    assert first.trial(FitTrial(0, weak)).score < first.trial(FitTrial(1, strong)).score
+    key = bag.key(exp.identity())
+    assert not bag.kept(exp.artifacts, key, 0)  # displaced by the better trial: removed
+    assert bag.kept(exp.artifacts, key, 1)
+    expected = first.refit(Refit(strong, trial=1)).test_score
+    assert not bag.kept(exp.artifacts, key, 1)  # served: the saved model holds it
+    first.trial(FitTrial(2, strong))  # kept again, then the process is gone
+
+    second = Fitter()
+    second.open(Open(exp))
+    made = second.refit(Refit(strong, str(tmp_path / "bag.model"), trial=2))
+    assert made.final == "bag" and made.fit_time == 0.0 and made.test_score == expected
+    assert not bag.kept(exp.artifacts, key, 2)
+
+
 def test_only_each_studys_best_trial_is_kept_and_another_dataset_frees_them() -> None:
     bags = bag.Bags()
     bags.on("data-a")

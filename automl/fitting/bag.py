@@ -7,19 +7,26 @@ model, as AutoGluon's and TabArena's bagged models are: no refit on all rows, so
 moment the search ends, and an ensemble of the learners' bags costs no fit either. Under a holdout
 the bag is the one model fitted on the training part.
 
-A fitting process keeps, per study, the fold models of the best trial it has fitted: only the best
-(one bag per learner is what memory holds), and only in that process, so a worker that was stopped
-or died, or a run resumed in a new process, has none, and the final model is refitted instead
-(:meth:`automl.fitting.fitter.Fitter.refit`). Nothing is written until the bag becomes a row's
-model: then it is saved as one :class:`automl.fitting.winner.Winner`, which predicts on reload
-exactly as it was scored.
+A fitting process keeps, per study, the fold models of the best trial it has fitted (one bag per
+learner), in memory and, where the experiment names an artifacts folder, in a file there
+(``bags/<study>-<trial>.joblib``, written whole or not at all): a worker that the budget stopped
+mid-trial, or a run killed and resumed, still finds the bag of its best trial, and the budget
+counts no refit for it. Without the file (no folder, or another machine fitted the trial) the
+final model is refitted instead (:meth:`automl.fitting.fitter.Fitter.refit`). Once a bag has
+served its refit request it is saved as one :class:`automl.fitting.winner.Winner`, which
+predicts on reload exactly as it was scored, and its file is removed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 from sklearn.pipeline import Pipeline
 
@@ -44,13 +51,31 @@ def behind(step: Any, estimator: Any) -> Any:
     return estimator if step is None else Pipeline([("preprocess", step), ("model", estimator)])
 
 
+def key(identity: dict[str, Any]) -> str:
+    """A study's key for its bags: its experiment's identity, as text."""
+    return json.dumps(identity, sort_keys=True, default=str)
+
+
+def path(folder: str, study: str, number: int) -> Path:
+    """Where the bag of trial ``number`` of ``study`` is kept under the artifacts ``folder``."""
+    digest = hashlib.sha256(study.encode()).hexdigest()[:16]
+    return Path(folder) / "bags" / f"{digest}-{number}.joblib"
+
+
+def kept(folder: str | None, study: str, number: int | None) -> bool:
+    """Whether the bag of trial ``number`` of ``study`` is kept in a file under ``folder``."""
+    return bool(folder) and number is not None and path(folder, study, number).is_file()
+
+
 class Bags:
-    """The best trial's fold models of each study this process fits, by the study's key; the
-    studies of one dataset only (a sweep that moves on to another dataset frees the last one's)."""
+    """The best trial's fold models of each study this process fits, by the study's key; in
+    memory the studies of one dataset only (a sweep that moves on to another dataset frees the
+    last one's), and in a file under ``folder`` where one is named."""
 
     def __init__(self) -> None:
         self._kept: dict[str, Kept] = {}
         self._dataset: str | None = None
+        self.folder: str | None = None
 
     def on(self, dataset: str) -> None:
         """The studies about to be fitted are of ``dataset`` (its fingerprint)."""
@@ -65,11 +90,42 @@ class Bags:
         sign = 1.0 if maximize else -1.0
         if held is None or sign * kept.score > sign * held.score:
             self._kept[study] = kept
+            if self.folder:
+                self._write(study, kept, held)
+
+    def _write(self, study: str, kept: Kept, former: Kept | None) -> None:
+        """``kept`` in its file, whole or not at all; the file of the bag it displaces removed."""
+        assert self.folder is not None
+        target = path(self.folder, study, kept.number)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_name(f"{target.name}.{os.getpid()}.part")
+        joblib.dump(kept, part)
+        os.replace(part, target)
+        if former is not None and former.number != kept.number:
+            path(self.folder, study, former.number).unlink(missing_ok=True)
 
     def take(self, study: str, number: int | None) -> Kept | None:
-        """The fold models of trial ``number`` of ``study``, if this process holds them."""
+        """The fold models of trial ``number`` of ``study``: held in memory, or kept in a file."""
         held = self._kept.get(study)
-        return held if held is not None and number is not None and held.number == number else None
+        if held is not None and number is not None and held.number == number:
+            return held
+        if not kept(self.folder, study, number):
+            return None
+        assert self.folder is not None and number is not None
+        try:
+            loaded = joblib.load(path(self.folder, study, number))
+        except Exception:  # unreadable (a library changed under it): the refit is made instead
+            return None
+        return loaded if isinstance(loaded, Kept) and loaded.number == number else None
+
+    def served(self, study: str, number: int | None) -> None:
+        """The bag of trial ``number`` has been used for its final model, which holds it now: it
+        is let go, file and all."""
+        held = self._kept.get(study)
+        if held is not None and held.number == number:
+            del self._kept[study]
+        if self.folder and number is not None:
+            path(self.folder, study, number).unlink(missing_ok=True)
 
 
 def winner(kept: Kept, classes: Any, X: Any) -> Winner:

@@ -9,7 +9,6 @@ nothing but its current fit with it.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -93,8 +92,9 @@ class Fitter:
         registry = self._registry or load_registry()
         self.resolved = resolved = resolve_experiment(request.experiment, registry)
         p = resolved.prepared
-        self._study = json.dumps(request.experiment.identity(), sort_keys=True, default=str)
+        self._study = bag.key(request.experiment.identity())
         self._bags.on(p.fingerprint)
+        self._bags.folder = request.experiment.artifacts or None
         return Description(
             dataset=p.name,
             fingerprint=p.fingerprint,
@@ -169,7 +169,9 @@ class Fitter:
         resolved = self._opened()
         held = self._bags.take(self._study, request.trial)
         if held is not None and resolved.final == "bag":
-            return self._bagged(request, held, started)
+            made = self._bagged(request, held, started)
+            self._bags.served(self._study, request.trial)
+            return made
         p = resolved.prepared
         context = replace(resolved.context, started=time.monotonic())  # the refit's own time limit
         outcome = fit_and_score(
@@ -193,6 +195,7 @@ class Fitter:
             scored, _ = bag.predictions(bag.winner(held, p.classes, p.X_test), p.X_test,
                                         resolved.metric, p.n_classes)  # fmt: skip
             bag_score = resolved.score(p.y_test, scored, "the test split")
+            self._bags.served(self._study, request.trial)
         return RefitResult(
             test_score=outcome.score,
             fit_time=outcome.fit_time,

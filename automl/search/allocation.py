@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from automl.fitting import bag
 from automl.fitting.protocol import Description
 from automl.search.trials import TrialLoop
 from automl.settings.experiment import Experiment
@@ -142,16 +143,13 @@ class Learner:
         return self.desc.final == "bag" and self.exp.population <= 1
 
     def bagged(self, maximize: bool) -> bool:
-        """Whether the live process holds its best trial's fold models, so that its final model
-        costs a prediction of the test split, not a refit."""
+        """Whether its best trial's fold models are at hand (held by the live process, or kept in
+        a file), so that its final model costs a prediction of the test split, not a refit."""
         best = self.best_trial(maximize)
-        return (
-            self.bags
-            and best is not None
-            and self.live is not None
-            and best.user_attrs.get(PID) == self.live
-            and POPULATION not in best.user_attrs
-        )
+        if not self.bags or best is None or POPULATION in best.user_attrs:
+            return False
+        live = self.live is not None and best.user_attrs.get(PID) == self.live
+        return live or bag.kept(self.exp.artifacts, bag.key(self.exp.identity()), best.number)
 
     @property
     def refit_ratio(self) -> float:

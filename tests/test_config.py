@@ -83,14 +83,16 @@ def test_values_are_type_checked(compose_with) -> None:
         compose_with("search.n_trials=abc")
 
 
-def test_the_default_sweep_covers_every_classical_model(registry) -> None:
-    from automl_classical import MODELS
+def test_the_default_sweep_covers_every_classical_and_boosting_model(registry) -> None:
+    import automl_boosting
+    import automl_classical
 
+    models = automl_classical.MODELS + automl_boosting.MODELS
     nodes.store(registry)
     with initialize_config_module(config_module="automl.conf", version_base="1.3"):
         cfg = compose(config_name="config", return_hydra_config=True)
     swept = cfg.hydra.sweeper.params.model  # from the registry: the models that say so
-    assert sorted(swept.split(",")) == sorted(m.name for m in MODELS)
+    assert sorted(swept.split(",")) == sorted(m.name for m in models)
 
 
 @pytest.mark.parametrize(

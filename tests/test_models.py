@@ -21,18 +21,20 @@ BUILTIN = [
     "extra_trees",
     "lightgbm",
 ]
+BOOSTING = ["xgboost", "catboost"]
 IRIS = load_iris(return_X_y=True)
 DIABETES = load_diabetes(return_X_y=True)
 
 
 def _sampled_params(model, task: Task, n: int) -> list[dict]:
     params = model.initial_params()
-    if "n_estimators" in params:
-        params["n_estimators"] = 20  # keep the test quick
+    for rounds in ("n_estimators", "iterations"):
+        if rounds in params:
+            params[rounds] = 20  # keep the test quick
     return sample_params(resolve(model.space, params, {}, task=task.value), n=n, seed=1)
 
 
-@pytest.mark.parametrize("name", BUILTIN)
+@pytest.mark.parametrize("name", BUILTIN + BOOSTING)
 @pytest.mark.parametrize("task", [Task.MULTICLASS, Task.REGRESSION])
 def test_builtin_model_fits_over_its_space(registry, name: str, task: Task) -> None:
     model = registry.model(name)
@@ -55,7 +57,9 @@ def test_svm_gives_probabilities_when_the_metric_needs_them(registry) -> None:
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 
 
-def test_every_classical_model_is_tested_here() -> None:
-    from automl_classical import MODELS
+def test_every_classical_and_boosting_model_is_tested_here() -> None:
+    import automl_boosting
+    import automl_classical
 
-    assert sorted(BUILTIN) == sorted(m.name for m in MODELS)
+    assert sorted(BUILTIN) == sorted(m.name for m in automl_classical.MODELS)
+    assert sorted(BOOSTING) == sorted(m.name for m in automl_boosting.MODELS)

@@ -1,0 +1,117 @@
+"""Builders, search spaces and portfolios of XGBoost and CatBoost.
+
+Each library is imported inside its builder, so that loading the plugin (which every ``automl``
+start does) stays cheap. Trees run on the CPU unless ``device=cuda`` asks for the GPU: on the
+tables a comparison meets, tree boosting's GPU builds pay off only on large ones, and ``auto``
+keeps a CPU machine's and a GPU machine's results the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from automl import FitContext, Float, Int, Interval, Model
+
+POSITIVE = Interval(0, low_open=True)
+NON_NEGATIVE = Interval(0)
+COUNT = Interval(1, integer=True)
+FRACTION = Interval(0, 1, low_open=True)  # (0, 1]
+
+
+def _jobs(context: FitContext) -> int:
+    return context.threads if context.threads > 0 else -1
+
+
+def build_xgboost(params: Mapping[str, Any], context: FitContext) -> Any:
+    from xgboost import XGBClassifier, XGBRegressor
+
+    kind = XGBClassifier if context.task.is_classification else XGBRegressor
+    return kind(
+        **params,
+        tree_method="hist",
+        enable_categorical=True,  # the native family's pandas categoricals, split on as such
+        device="cuda" if context.device == "cuda" else "cpu",
+        n_jobs=_jobs(context),
+        random_state=context.seed,
+        verbosity=0,
+    )
+
+
+def build_catboost(params: Mapping[str, Any], context: FitContext) -> Any:
+    from automl_boosting.catboost_native import CatBoostClassifier, CatBoostRegressor
+
+    kind = CatBoostClassifier if context.task.is_classification else CatBoostRegressor
+    return kind(dict(params), seed=context.seed, threads=context.threads, device=context.device)
+
+
+# The first configuration of each portfolio is its library's defaults (XGBoost's own; CatBoost's
+# iterations, depth and L2 with AutoGluon's default learning rate, 0.05, in place of CatBoost's
+# automatic one, which its space cannot say). Configurations that add to them are to be measured
+# with benchmarks/portfolio.py, as the classical learners' were.
+PORTFOLIO: dict[str, tuple[dict[str, Any], ...]] = {
+    "xgboost": (
+        {"n_estimators": 100, "learning_rate": 0.3, "max_depth": 6, "min_child_weight": 1.0, "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1.0, "reg_alpha": 1e-8},
+    ),
+    "catboost": (
+        {"iterations": 1000, "learning_rate": 0.05, "depth": 6, "l2_leaf_reg": 3.0, "random_strength": 1.0},
+    ),
+}  # fmt: skip
+
+MODELS = (
+    Model(
+        "xgboost",
+        build_xgboost,
+        libraries=("xgboost",),
+        in_default_comparison=True,  # `automl` without model=... compares it
+        # Near TabArena's and FLAML's XGBoost spaces, with the number of trees searched until
+        # early stopping sets it.
+        space={
+            "n_estimators": Int(50, 2000, log=True),
+            "learning_rate": Float(0.01, 0.3, log=True),
+            "max_depth": Int(2, 10),
+            "min_child_weight": Float(1e-3, 10.0, log=True),
+            "subsample": Float(0.5, 1.0),
+            "colsample_bytree": Float(0.3, 1.0),
+            "reg_lambda": Float(1e-3, 10.0, log=True),
+            "reg_alpha": Float(1e-8, 10.0, log=True),
+        },
+        domains={
+            "n_estimators": COUNT,
+            "learning_rate": POSITIVE,
+            "max_depth": Interval(0, integer=True),
+            "min_child_weight": NON_NEGATIVE,
+            "subsample": FRACTION,
+            "colsample_bytree": FRACTION,
+            "reg_lambda": NON_NEGATIVE,
+            "reg_alpha": NON_NEGATIVE,
+        },
+        preprocessing="native",
+        portfolio=PORTFOLIO["xgboost"],
+        description="XGBoost gradient-boosted trees (histogram, native categorical splits)",
+    ),
+    Model(
+        "catboost",
+        build_catboost,
+        libraries=("catboost",),
+        in_default_comparison=True,  # `automl` without model=... compares it
+        # Near TabArena's and AutoGluon's CatBoost spaces (symmetric trees of depth 4 to 8).
+        space={
+            "iterations": Int(100, 2000, log=True),
+            "learning_rate": Float(0.005, 0.3, log=True),
+            "depth": Int(4, 8),
+            "l2_leaf_reg": Float(1.0, 10.0, log=True),
+            "random_strength": Float(0.1, 10.0, log=True),
+        },
+        domains={
+            "iterations": COUNT,
+            "learning_rate": POSITIVE,
+            "depth": Interval(1, 16, integer=True),
+            "l2_leaf_reg": NON_NEGATIVE,
+            "random_strength": NON_NEGATIVE,
+        },
+        preprocessing="native",
+        portfolio=PORTFOLIO["catboost"],
+        description="CatBoost ordered boosting on symmetric trees (native categorical columns)",
+    ),
+)

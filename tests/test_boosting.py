@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 from automl_boosting.catboost_native import (
@@ -20,9 +21,37 @@ from sklearn.utils.estimator_checks import check_estimator
 from automl.fitting.fitter import Fitter
 from automl.fitting.protocol import FitTrial, Open, Refit
 from automl.plugin.task import Task
+from automl.search.study import run
+from automl.storage.records import FOUND, RESULT
+from automl.storage.urls import open_storage
 from tests.test_bag import _experiment, _score
 
 SMALL = {"xgboost": {"n_estimators": 30}, "catboost": {"iterations": 30}}
+ROUNDS = {"lightgbm": "n_estimators", "xgboost": "n_estimators", "catboost": "iterations"}
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost", "catboost"])
+def test_boosting_stops_early_on_each_fold_and_the_refit_takes_the_rounds_found(
+    tmp_path, model
+) -> None:
+    """A fast learning rate on 200 rows: the validation loss stops improving long before the cap
+    of 2000 rounds; the trial records the mean over its folds, and the refit is given that."""
+    exp = _experiment(tmp_path, model, "classification", "cv", final="refit", n_trials=1,
+                      params={"learning_rate": 0.3})  # fmt: skip
+    summary = run(exp)
+    assert summary.complete == 1 and summary.test_score is not None
+    storage = open_storage(exp.storage)
+    study = optuna.load_study(study_name=summary.study, storage=storage)
+    (trial,) = study.trials
+    found = trial.user_attrs[FOUND][ROUNDS[model]]
+    assert isinstance(found, int) and 1 <= found < 2000 - 50
+    assert study.user_attrs[RESULT]["params"][ROUNDS[model]] == found
+    # The trial's fold models are the early-stopped ones.
+    fitter = Fitter()
+    fitter.open(Open(exp))
+    assert fitter.trial(FitTrial(0, trial.params | {"learning_rate": 0.3})).found == {
+        ROUNDS[model]: found
+    }
 
 
 @pytest.mark.parametrize("final", ["bag", "refit"])

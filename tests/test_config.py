@@ -47,7 +47,7 @@ def test_any_hyperparameter_or_range_is_overridable_without_plus(compose_with) -
             "model=lightgbm", "model.params.num_leaves=31", "model.space.learning_rate.high=0.1"
         )
     )
-    assert exp.params["num_leaves"] == 31 and exp.params["n_estimators"] == 200
+    assert exp.params["num_leaves"] == 31 and exp.params["n_estimators"] == 2000
     assert exp.space["learning_rate"] == {"low": 0.01, "high": 0.1, "log": True}
 
 

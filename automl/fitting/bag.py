@@ -19,11 +19,8 @@ predicts on reload exactly as it was scored, and its file is removed.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import joblib
@@ -33,6 +30,9 @@ from sklearn.pipeline import Pipeline
 from automl.fitting.evaluate import blendable, predict
 from automl.fitting.winner import Winner
 from automl.plugin.types import Metric
+from automl.storage.bag_files import kept, key, path
+
+__all__ = ["Bags", "Kept", "behind", "key", "kept", "path", "predictions", "winner"]
 
 
 @dataclass(frozen=True)
@@ -49,22 +49,6 @@ def behind(step: Any, estimator: Any) -> Any:
     """A fold's fitted ``estimator`` behind the preprocessing fitted on the same rows (``step``;
     None where none applies), as one fitted estimator that takes raw rows."""
     return estimator if step is None else Pipeline([("preprocess", step), ("model", estimator)])
-
-
-def key(identity: dict[str, Any]) -> str:
-    """A study's key for its bags: its experiment's identity, as text."""
-    return json.dumps(identity, sort_keys=True, default=str)
-
-
-def path(folder: str, study: str, number: int) -> Path:
-    """Where the bag of trial ``number`` of ``study`` is kept under the artifacts ``folder``."""
-    digest = hashlib.sha256(study.encode()).hexdigest()[:16]
-    return Path(folder) / "bags" / f"{digest}-{number}.joblib"
-
-
-def kept(folder: str | None, study: str, number: int | None) -> bool:
-    """Whether the bag of trial ``number`` of ``study`` is kept in a file under ``folder``."""
-    return bool(folder) and number is not None and path(folder, study, number).is_file()
 
 
 class Bags:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,8 @@ class Outcome:
     predict_time: float
     estimator: Any
     prediction: Any = None  # what the metric scored
+    # The parameters a learner that watched the evaluation rows settled on (Model.fit_watching).
+    found: Mapping[str, Any] = field(default_factory=dict)
 
 
 def probabilities(estimator: Any, X: Any, n_classes: int) -> np.ndarray:
@@ -77,20 +79,39 @@ def fit_and_score(
     X_eval: Any,
     y_eval: np.ndarray,
     preprocess: bool = False,
+    watch: bool = False,
 ) -> Outcome:
     """Build ``model`` with ``params``, fit on the training rows and score on the evaluation rows.
 
     With ``preprocess``, the estimator goes behind its family's preprocessing (for the final model,
-    which must predict on raw rows); trials get folds that are preprocessed already.
+    which must predict on raw rows); trials get folds that are preprocessed already. With
+    ``watch``, a learner that stops early (``Model.fit_watching``) watches the evaluation rows.
     """
     estimator = model.build(params, context)
     if preprocess:
         estimator = wrap(estimator, model.preprocessing, X_train)
     start = time.perf_counter()
-    estimator.fit(X_train, y_train)
+    found: Mapping[str, Any] = {}
+    if watch and model.fit_watching is not None:
+        X_seen, y_seen = _seen(X_eval, y_eval, y_train, context)
+        found = dict(model.fit_watching(estimator, X_train, y_train, X_seen, y_seen))
+    else:
+        estimator.fit(X_train, y_train)
     fitted = time.perf_counter()
     prediction = predict(estimator, X_eval, metric, context.n_classes)
     predicted = time.perf_counter()
     extra = {"n_classes": context.n_classes} if metric.per_class else {}
     score = float(metric.score(y_eval, prediction, **extra))
-    return Outcome(score, fitted - start, predicted - fitted, estimator, prediction)
+    return Outcome(score, fitted - start, predicted - fitted, estimator, prediction, found)
+
+
+def _seen(X: Any, y: np.ndarray, y_train: np.ndarray, context: FitContext) -> tuple[Any, Any]:
+    """The evaluation rows a learner may watch: for classification, those whose class the
+    training rows hold (a library's loss cannot score a class its model has never seen)."""
+    if not context.task.is_classification:
+        return X, y
+    seen = np.isin(y, np.unique(y_train))
+    if seen.all():
+        return X, y
+    rows = np.flatnonzero(seen)
+    return (X.iloc[rows] if hasattr(X, "iloc") else X[rows]), y[rows]

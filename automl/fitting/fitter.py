@@ -62,6 +62,19 @@ def _rows(proba: np.ndarray) -> np.ndarray:
     return proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-12, None)
 
 
+def settled(found: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What the folds' early stopping settled on, as one refit takes it: per parameter every fold
+    gave, the mean (rounded to an integer where each fold gave one)."""
+    if not found or not all(found):
+        return {}
+    out: dict[str, Any] = {}
+    for name in set.intersection(*(set(f) for f in found)):
+        values = [f[name] for f in found]
+        mean = float(np.mean(values))
+        out[name] = max(round(mean), 1) if all(isinstance(v, int) for v in values) else mean
+    return out
+
+
 class Fitter:
     """Answers the requests of one study after another: ``Open``, then the fits."""
 
@@ -124,15 +137,17 @@ class Fitter:
         scores: list[float] = []
         kept: list[np.ndarray] = []
         models: list[Any] = []  # each fold's, behind its preprocessing: the trial's bag
+        found: list[Mapping[str, Any]] = []  # what each fold's early stopping settled on
         fit_time = predict_time = 0.0
         for step, fold in enumerate(folds):
             outcome = fit_and_score(
                 resolved.model, request.params, context, metric,
-                fold.X_train, fold.y_train, fold.X_valid, fold.y_valid,
+                fold.X_train, fold.y_train, fold.X_valid, fold.y_valid, watch=True,
             )  # fmt: skip
             if not math.isfinite(outcome.score):
                 raise NonFiniteScore(f"metric {metric.name} gave {outcome.score} on fold {step}")
             scores.append(outcome.score)
+            found.append(outcome.found)
             models.append(bag.behind(fold.step, outcome.estimator))
             if resolved.keep_predictions:
                 kept.append(blendable(outcome.estimator, fold.X_valid, outcome.prediction, metric,
@@ -151,6 +166,7 @@ class Fitter:
             predict_time=predict_time / len(folds),
             pid=os.getpid(),
             predictions=resolved.prepared.per_row(np.concatenate(kept)) if kept else None,
+            found=settled(found),
         )
 
     def population(

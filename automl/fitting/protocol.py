@@ -13,7 +13,7 @@ picklable.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -76,6 +76,9 @@ class TrialResult:
     # With ``Experiment.keep_predictions``: its out-of-fold (or holdout) predictions, the validation
     # rows of every fold in fold order, as class probabilities (classification) or values, float32.
     predictions: Any = None
+    # What a learner that stops early settled on, as the refit on all rows takes it: per
+    # parameter the mean over folds (rounded where the folds gave integers).
+    found: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

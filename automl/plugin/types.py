@@ -149,6 +149,12 @@ class Model:
     # The searched parameters in which members of one population may differ; the study draws the
     # others once per population (with its first member), so that the members fit one program.
     population_varies: frozenset[str] = frozenset()
+    # Fits a built estimator while it watches a trial fold's validation rows (early stopping):
+    # ``fit_watching(estimator, X, y, X_valid, y_valid)`` fits it in place and returns the
+    # parameters it settled on (``{"n_estimators": 137}``). A refit on all rows takes their mean
+    # over the folds; the trial's fold models (its bag) are the early-stopped ones. The validation
+    # rows it sees are those whose class the training rows hold. None: ``estimator.fit(X, y)``.
+    fit_watching: Callable[[Any, Any, Any, Any, Any], Mapping[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         family = self.preprocessing

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from automl.fitting import bag
 from automl.fitting.protocol import Description
 from automl.search.trials import TrialLoop
 from automl.settings.experiment import Experiment
+from automl.storage import bag_files
 from automl.storage.records import (
     ERROR,
     FIT_TIME,
@@ -149,7 +149,9 @@ class Learner:
         if not self.bags or best is None or POPULATION in best.user_attrs:
             return False
         live = self.live is not None and best.user_attrs.get(PID) == self.live
-        return live or bag.kept(self.exp.artifacts, bag.key(self.exp.identity()), best.number)
+        return live or bag_files.kept(
+            self.exp.artifacts, bag_files.key(self.exp.identity()), best.number
+        )
 
     @property
     def refit_ratio(self) -> float:

@@ -45,6 +45,7 @@ from automl.storage.internals import set_trial_user_attrs
 from automl.storage.records import (
     ERROR,
     FIT_TIME,
+    FOUND,
     INTERRUPTED,
     PID,
     POPULATION,
@@ -242,6 +243,8 @@ class TrialLoop:
         """A fitted trial's times and the process that fitted it, in one write (one transaction
         of a database, where three cost three commits), and its predictions where kept."""
         attrs = {FIT_TIME: outcome.fit_time, PREDICT_TIME: outcome.predict_time, PID: outcome.pid}
+        if outcome.found:
+            attrs[FOUND] = dict(outcome.found)
         set_trial_user_attrs(self.study, trial, attrs)
         if self.folder is None or outcome.predictions is None:
             return
@@ -268,7 +271,8 @@ class TrialLoop:
             and (self.folder is None or (previous.get("scored") and previous.get("model")))
         ):
             return ResultRecord.read(previous)  # already refit for this best trial: nothing to redo
-        params = self.desc.space.complete(best.params)
+        # The rounds its early stopping settled on replace the cap it was given.
+        params = {**self.desc.space.complete(best.params), **best.user_attrs.get(FOUND, {})}
         try:
             save = None if self.folder is None else str(model_path(self.folder, study.study_name))
             refit = self.runner.call(Refit(params, save, cap, best.number))

@@ -83,13 +83,29 @@ class _CatBoost(BaseEstimator):
             raise ValueError(f"CatBoost needs 2 samples or more; got {len(y)} sample")
         return X, y
 
-    def fit(self, X: Any, y: Any) -> _CatBoost:
+    def fit(
+        self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None,
+        early_stopping_rounds: int | None = None,
+    ) -> _CatBoost:  # fmt: skip
+        """Fit; with ``eval_set`` (validation rows and targets) and ``early_stopping_rounds``,
+        stop when its loss has not improved for that many rounds, cut to the best iteration."""
         X, y = self._checked(X, y)
         X, self.categorical_ = as_catboost(X)
         self.model_ = self._library()(**self._options())
-        self.model_.fit(X, y, cat_features=self.categorical_ or None)
+        watched = {}
+        if eval_set is not None:
+            X_valid, y_valid = eval_set
+            watched = {"eval_set": (as_catboost(X_valid, self.categorical_)[0], y_valid),
+                       "early_stopping_rounds": early_stopping_rounds, "use_best_model": True}  # fmt: skip
+        self.model_.fit(X, y, cat_features=self.categorical_ or None, **watched)
         self.device_ = "cuda" if self.device == "cuda" else "cpu"
         return self
+
+    @property
+    def best_iteration_(self) -> int:
+        """The iteration it kept (the last, when it watched no validation rows)."""
+        best = self.model_.get_best_iteration()
+        return int(best) if best is not None else int(self.model_.tree_count_) - 1
 
     def _input(self, X: Any) -> Any:
         check_is_fitted(self)
@@ -110,13 +126,16 @@ class CatBoostClassifier(ClassifierMixin, _CatBoost):
 
         return CatBoostClassifier
 
-    def fit(self, X: Any, y: Any) -> CatBoostClassifier:
+    def fit(
+        self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None,
+        early_stopping_rounds: int | None = None,
+    ) -> CatBoostClassifier:  # fmt: skip
         _, checked = self._checked(X, y)
         check_classification_targets(checked)
         self.classes_ = np.unique(checked)
         if len(self.classes_) < 2:
             raise ValueError(f"CatBoost needs 2 classes or more; got 1 class ({self.classes_[0]})")
-        super().fit(X, y)
+        super().fit(X, y, eval_set, early_stopping_rounds)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:

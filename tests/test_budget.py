@@ -152,3 +152,28 @@ def test_killed_then_run_again_equals_an_uninterrupted_comparison(tmp_path, mome
     shown = f"resumed:\n{resumed.to_string()}\nuninterrupted:\n{reference.to_string()}"
     assert resumed.sort_index().equals(reference.sort_index()), shown
     assert json.loads(_board(killed).loc["ensemble", "best_params"])  # members and weights
+
+
+def test_a_learner_too_slow_for_its_share_in_an_earlier_study_is_not_started(tmp_path) -> None:
+    """seed=0: the slow learner's first trial runs its share out and is stopped; seed=1, the same
+    problem in the same storage: it is not started at all, its row says why, and the faster
+    learner has the whole budget."""
+    budget = 20
+    runs = {}
+    for seed in (0, 1):
+        started = time.monotonic()
+        done = subprocess.run(
+            _cli(tmp_path, "dataset=iris", f"budget={budget}", "model=faulty,sleepy", f"seed={seed}"),
+            cwd=tmp_path, env={**os.environ, **PLUGIN}, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert time.monotonic() - started <= 1.1 * budget
+        board = pd.read_csv(tmp_path / "lb" / "iris-accuracy.csv")
+        runs[seed] = board[board["seed"] == seed].set_index("model")
+    assert runs[0].loc["sleepy", "failed"] == 1
+    assert "stopped by the budget" in runs[0].loc["sleepy", "error"]
+    sleepy = runs[1].loc["sleepy"]
+    assert sleepy["trials"] == 0 and sleepy["failed"] == 0  # never started: nothing spent
+    assert "its first configuration was stopped after" in sleepy["error"]
+    assert "in 1 earlier study of this problem; it would have had" in sleepy["error"]
+    assert runs[1].loc["faulty", "trials"] > runs[0].loc["faulty", "trials"]

@@ -19,6 +19,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.fitting.protocol import Description
+from automl.search.costs import Earlier
 from automl.search.trials import TrialLoop
 from automl.settings.experiment import Experiment
 from automl.storage import bag_files
@@ -95,6 +96,8 @@ class Learner:
     # The process now fitting the comparison's trials, which holds each learner's best fold models
     # (automl.fitting.bag) if it fitted that trial; None: no live one (the last was stopped).
     live: int | None = None
+    # The first trials of its earlier studies of the same problem under other seeds (costs.py).
+    earlier: Earlier = field(default_factory=Earlier)
 
     def read(self) -> None:
         self.trials = counted(self.study.get_trials(deepcopy=False))

@@ -8,7 +8,9 @@ study's do; this module decides whose trial runs next and how long it may take
 
 1. **Portfolio first.** Every learner's known-good configurations (``Model.portfolio``: its
    defaults, then ones its plugin measured) are queued in its study and run round-robin: each
-   learner's first, then each one's second...
+   learner's first, then each one's second... A learner whose first configuration took longer in
+   an earlier study of the same problem under another seed than it would be given now
+   (:mod:`automl.search.costs`) is not started: it would spend its share and leave with nothing.
 2. **Then where it pays.** The rest of the time goes, one trial at a time, to the learner with the
    lowest *estimated cost for improvement* (FLAML's ECI, Wang et al., MLSys 2021): the seconds it
    took to improve last time, or since, or, for a learner behind the best, the seconds its last rate
@@ -47,7 +49,7 @@ from typing import Any
 from automl.fitting.isolation import Limits, runner
 from automl.fitting.protocol import Open, Runner
 from automl.plugin.errors import NotApplicable
-from automl.search import blend
+from automl.search import blend, costs
 from automl.search.allocation import (
     BLENDING,
     SHORTEST,
@@ -114,7 +116,7 @@ def _opened(
             chosen = {k: v for k, v in params.items() if k in desc.space.searched}
             if chosen:
                 study.enqueue_trial(chosen, skip_if_exists=True)
-        learner = Learner(exp, desc, study, n_trials)
+        learner = Learner(exp, desc, study, n_trials, earlier=costs.earlier(storage, study))
         learner.read()
         learners.append(learner)
     return learners, not_applicable
@@ -270,6 +272,8 @@ class _Schedule:
                 log.info("%s: %s", learner.exp.model, learner.skipped)
                 continue
             self.share, self.running = share(learner, self.learners, left), learner
+            if not learner.finished and not self._fits(learner):
+                continue
             if learner is not self.current:
                 self.fits.call(Open(learner.exp))  # a stopped worker is replaced here
                 self.current, self.dead = learner, False
@@ -279,6 +283,17 @@ class _Schedule:
             self.save()
         for learner in self.learners:
             _left_early(learner)
+
+    def _fits(self, learner: Learner) -> bool:
+        """Whether ``learner``'s first trial can finish in the time it would be given, as far as
+        its earlier studies of this problem tell; if not, it leaves the search before it starts,
+        saying why."""
+        given = self.cap()
+        if learner.earlier.fits(given):
+            return True
+        learner.skipped = f"{learner.earlier}; it would have had {given:.1f} s of the budget"
+        log.info("%s: %s", learner.exp.model, learner.skipped)
+        return False
 
     def _trial(self, learner: Learner) -> None:
         """One trial of ``learner``; a learner whose trial the budget stopped, or whose first 3

@@ -1,0 +1,91 @@
+"""What a learner's first trial will cost, known before it starts: from the storage's earlier
+studies of the same problem under other seeds (``automl -m seed=0,1,2``, a benchmark's repeats,
+yesterday's run), whose first trial ran the same first portfolio configuration on data of the same
+shape.
+
+A comparison gives each learner's first trial at most an equal share of what is left
+(:func:`automl.search.allocation.share`); a learner whose first configuration took longer than
+that share in an earlier study, or was stopped by a budget after that long, would only spend its
+share and leave with nothing, so it is not started, and its row says why.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from automl.storage.records import PROBLEM, STOPPED_BY_BUDGET, span
+
+STOPPED_MARGIN = 1.25  # a share this much above what a stopped first trial ran may let it finish
+_OTHER = ("seed", "data")  # what may differ between studies of one problem under other seeds
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """The first trials of a learner's earlier studies: the seconds of those that finished, and
+    of those a budget stopped (each a lower bound)."""
+
+    finished: tuple[float, ...] = ()
+    stopped: tuple[float, ...] = ()
+
+    def fits(self, seconds: float) -> bool:
+        """Whether a first trial given ``seconds`` may finish: the median of the finished ones is
+        less; where every one was stopped, ``seconds`` is a quarter more than the longest ran (a
+        share no larger than what it once ran out of would only be spent again)."""
+        if self.finished:
+            return statistics.median(self.finished) < seconds
+        return not self.stopped or STOPPED_MARGIN * max(self.stopped) <= seconds
+
+    def at_least(self) -> float | None:
+        """Seconds its first trial is expected to take at least: the median of the finished
+        ones, or, where every one was stopped, the longest it ran before it was."""
+        if self.finished:
+            return statistics.median(self.finished)
+        return max(self.stopped) if self.stopped else None
+
+    def __str__(self) -> str:
+        n = len(self.finished) + len(self.stopped)
+        studies = f"{n} earlier {'study' if n == 1 else 'studies'} of this problem"
+        if self.finished:
+            return f"its first configuration took {self.at_least():.1f} s in {studies}"
+        return f"its first configuration was stopped after {self.at_least():.1f} s in {studies}"
+
+
+def _problem(config: Any) -> Any:
+    """A study's identity without what differs under another seed: every ``seed`` (the study's,
+    its splits', its sampler's) and the data's digest (a seeded test split changes it)."""
+    if isinstance(config, dict):
+        return {k: _problem(v) for k, v in config.items() if k not in _OTHER}
+    return config
+
+
+def earlier(storage: Any, study: optuna.Study) -> Earlier:
+    """The first trials of the studies in ``storage`` of ``study``'s problem under another seed
+    (the same learner, data, fixed parameters, metric and validation)."""
+    mine = study.user_attrs.get(PROBLEM) or {}
+    wanted = _problem(mine.get("config") or {})
+    if not wanted:
+        return Earlier()
+    finished: list[float] = []
+    stopped: list[float] = []
+    for other in storage.get_all_studies():
+        problem = other.user_attrs.get(PROBLEM) or {}
+        if other.study_name == study.study_name or problem.get("model") != mine.get("model"):
+            continue
+        if _problem(problem.get("config") or {}) != wanted:
+            continue
+        trials = storage.get_all_trials(
+            storage.get_study_id_from_name(other.study_name), deepcopy=False
+        )
+        first = next((t for t in trials if t.number == 0), None)
+        if first is None or first.state == TrialState.RUNNING:
+            continue
+        if first.state == TrialState.COMPLETE:
+            finished.append(span(first))
+        elif first.user_attrs.get(STOPPED_BY_BUDGET):
+            stopped.append(span(first))
+    return Earlier(tuple(finished), tuple(stopped))

@@ -217,7 +217,8 @@ def harness(
     boards = list((out / "lb").glob("train-*.csv"))
     if done.returncode != 0 or not boards:
         return {"error": done.stderr.strip().splitlines()[-1:] or ["no leaderboard"], "wall": wall}
-    board = pd.read_csv(boards[0]).dropna(subset=["val_score", "test_score"])
+    whole = pd.read_csv(boards[0])
+    board = whole.dropna(subset=["val_score", "test_score"])
     maximize = task == "classification"  # accuracy; rmse for regression
     pick = board[board["pick"] == "*"].iloc[0]
     sign = 1.0 if maximize else -1.0
@@ -241,6 +242,10 @@ def harness(
                 str(getattr(row, "final", "")),
             ]
             for row in learners.itertuples()
+        },  # fmt: skip
+        "trials": {
+            str(row.model): [int(row.trials), int(row.failed), str(row.error or "")]
+            for row in whole[whole["kind"] != "ensemble"].fillna({"error": ""}).itertuples()
         },  # fmt: skip
         "wall": wall,
     }
@@ -404,6 +409,32 @@ def bags(runs: list[dict], budgets: list[float], datasets: list[str], rows: Any 
                   f"{worse} worse of {len(each)}\n")  # fmt: skip
 
 
+LARGE = 10_000  # training rows from which a table counts as large
+
+
+def large(runs: list[dict], budgets: list[float], datasets: list[str], rows: dict) -> None:
+    """On the tables of more than ``LARGE`` training rows: per learner, the trials it completed
+    (mean over seeds) and how many of its first trials the budget stopped, with the pick's test
+    score: where the minute went."""
+    for budget in budgets:
+        for name in datasets:
+            mine = [r["harness"] for r in runs if r["dataset"] == name and r["budget"] == budget
+                    and "trials" in r["harness"]]  # fmt: skip
+            if rows[name] <= LARGE or not mine:
+                continue
+            learners = sorted({m for r in mine for m in r["trials"]})
+            cells = []
+            for model in learners:
+                done = [r["trials"][model] for r in mine if model in r["trials"]]
+                completed = statistics.fmean(d[0] for d in done)
+                first = sum(d[0] == 0 and "stopped by the budget" in d[2] for d in done)
+                skipped = sum(d[0] == 0 and d[1] == 0 and bool(d[2]) for d in done)
+                cells.append(f"{model} {completed:g}" + (f" ({first} first stopped)" if first else "")
+                             + (f" ({skipped} not started)" if skipped else ""))  # fmt: skip
+            score = statistics.fmean(r["score"] for r in mine if "score" in r)
+            print(f"| {name} | {rows[name]} | {budget:g} | {score:.4f} | {', '.join(cells)} |")
+
+
 RULES = ("former", "none", "log_loss", "brier")  # the former pick; the pick with each tie-break
 
 
@@ -497,6 +528,8 @@ def main() -> None:
                              "seed) instead of running them")  # fmt: skip
     parser.add_argument("--bags", action="store_true",
                         help="only print the bag against the refit from the runs of --raw")  # fmt: skip
+    parser.add_argument("--large", action="store_true",
+                        help="only print the trials per learner on the large tables of --raw")  # fmt: skip
     parser.add_argument("--rules", action="store_true",
                         help="only print what each pick rule hands over on the runs in --work")  # fmt: skip
     args = parser.parse_args()
@@ -505,15 +538,19 @@ def main() -> None:
     datasets = args.datasets or list(DATASETS)
     files = {name: write_files(name, args.work / "data") for name in datasets}
     rows = {name: _rows(files[name][1]) for name in datasets}
+    trained = {name: _rows(files[name][0]) for name in datasets}
     runs: list[dict] = []
     if args.rules:
         rules(args.work, args.budgets, args.seeds, datasets)
         return
     stored = _stored(args.peers_from)
-    if args.table or args.bags:
+    if args.table or args.bags or args.large:
         runs = [json.loads(line) for line in args.raw.read_text().splitlines() if line.strip()]
         runs = [_with(stored, r) for r in runs if r.get("settings", []) == args.set]
-        (bags if args.bags else table)(runs, args.budgets, datasets, rows)
+        if args.large:
+            large(runs, args.budgets, datasets, trained)
+        else:
+            (bags if args.bags else table)(runs, args.budgets, datasets, rows)
         return
     # Seeds outermost, so that a run cut short still covers every dataset; the sides alternate,
     # so that a drift of the machine hits each.
@@ -533,6 +570,7 @@ def main() -> None:
                         raw.write(json.dumps(run) + "\n")
     table(runs, args.budgets, datasets, rows)
     bags(runs, args.budgets, datasets)
+    large(runs, args.budgets, datasets, trained)
 
 
 if __name__ == "__main__":

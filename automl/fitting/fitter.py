@@ -20,6 +20,7 @@ import numpy as np
 import optuna
 
 from automl.fitting import bag, ensemble, model_file, population
+from automl.fitting.data import Fold
 from automl.fitting.evaluate import blendable, fit_and_score
 from automl.fitting.explain import explain
 from automl.fitting.protocol import (
@@ -60,6 +61,15 @@ def trained_on(estimator: Any) -> str:
 def _rows(proba: np.ndarray) -> np.ndarray:
     """Class probabilities (kept as float32, so a little off) as rows that sum to 1 again."""
     return proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-12, None)
+
+
+def sample(fold: Fold, rows: int | None, seed: int) -> tuple[Any, np.ndarray]:
+    """The fold's training rows, or a seeded sample of ``rows`` of them (in their order)."""
+    if rows is None or rows >= len(fold.y_train):
+        return fold.X_train, fold.y_train
+    chosen = np.sort(np.random.default_rng(seed).choice(len(fold.y_train), rows, replace=False))
+    X = fold.X_train
+    return (X.iloc[chosen] if hasattr(X, "iloc") else X[chosen]), fold.y_train[chosen]
 
 
 def settled(found: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -140,9 +150,10 @@ class Fitter:
         found: list[Mapping[str, Any]] = []  # what each fold's early stopping settled on
         fit_time = predict_time = 0.0
         for step, fold in enumerate(folds):
+            X_train, y_train = sample(fold, request.rows, resolved.context.seed + step)
             outcome = fit_and_score(
                 resolved.model, request.params, context, metric,
-                fold.X_train, fold.y_train, fold.X_valid, fold.y_valid, watch=True,
+                X_train, y_train, fold.X_valid, fold.y_valid, watch=True,
             )  # fmt: skip
             if not math.isfinite(outcome.score):
                 raise NonFiniteScore(f"metric {metric.name} gave {outcome.score} on fold {step}")
@@ -158,8 +169,9 @@ class Fitter:
                 if judge(step, float(np.mean(scores))):
                     raise optuna.TrialPruned(f"pruned after fold {step}")
         score = float(np.mean(scores))
-        kept_models = bag.Kept(request.number, score, tuple(models))
-        self._bags.offer(self._study, kept_models, metric.direction == "maximize")
+        if request.rows is None:  # a bag of models fitted on samples is no final model
+            kept_models = bag.Kept(request.number, score, tuple(models))
+            self._bags.offer(self._study, kept_models, metric.direction == "maximize")
         return TrialResult(
             score=score,
             fit_time=fit_time / len(folds),

@@ -161,6 +161,9 @@ class FitTrial(Request[TrialResult]):
     number: int
     params: Mapping[str, Any]
     cap: float | None = None
+    # The training rows each fold's fit sees: a seeded sample of its own (subsample-first search,
+    # automl.search.allocation); None: all of them.
+    rows: int | None = None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from automl.storage.records import (
     POPULATION,
     PREDICT_TIME,
     RESULT,
+    ROWS,
     counted,
     span,
 )
@@ -41,6 +42,10 @@ CLOSING_SHARE = 0.02  # and this share of the budget
 BLENDING = 0.5  # seconds for the ensemble's selection (measured: under 0.1 s on 45,000 rows)
 RESTART = 3.0  # seconds a fresh worker needs (spawn and imports) before it loads the data again
 SHORTEST = 0.2  # a trial given less than this is not started
+# Subsample-first search (FLAML's sample-size growth): on a fold of more training rows than this,
+# a learner's trials start on a seeded sample of this many, and grow by GROWTH to all of them.
+FIRST_SAMPLE = 10_000
+GROWTH = 4
 
 
 # A process older than its command's first instruction by more than this was not started for it: it
@@ -98,6 +103,30 @@ class Learner:
     live: int | None = None
     # The first trials of its earlier studies of the same problem under other seeds (costs.py).
     earlier: Earlier = field(default_factory=Earlier)
+    # The training rows of each fold its next trials see (subsample-first); None: all of them.
+    rows: int | None = None
+
+    @property
+    def fold_rows(self) -> int:
+        """The training rows of one of its validation folds."""
+        k = max(self.desc.folds, 1) // max(self.desc.repeats, 1)
+        return int(self.desc.rows * ((k - 1) / k if k > 1 else 0.8))
+
+    def first_rows(self) -> int | None:
+        """The sample its trials start from, or go on with after a resume (the largest a completed
+        trial saw; None once one saw all rows): all rows for a small table, or a population."""
+        if self.fold_rows <= FIRST_SAMPLE or self.exp.population > 1:
+            return None
+        seen = [t.user_attrs.get(ROWS) for t in self.complete]
+        if any(s is None for s in seen):
+            return None
+        return max([FIRST_SAMPLE, *seen])
+
+    def grown(self) -> int | None:
+        """The next sample size: GROWTH times this one, or all rows."""
+        assert self.rows is not None
+        bigger = self.rows * GROWTH
+        return None if bigger >= self.fold_rows else bigger
 
     def read(self) -> None:
         self.trials = counted(self.study.get_trials(deepcopy=False))
@@ -149,8 +178,13 @@ class Learner:
         """Whether its best trial's fold models are at hand (held by the live process, or kept in
         a file), so that its final model costs a prediction of the test split, not a refit."""
         best = self.best_trial(maximize)
-        if not self.bags or best is None or POPULATION in best.user_attrs:
-            return False
+        if (
+            not self.bags
+            or best is None
+            or POPULATION in best.user_attrs
+            or ROWS in best.user_attrs
+        ):
+            return False  # a population's, or a sample's, fold models are kept by none
         live = self.live is not None and best.user_attrs.get(PID) == self.live
         return live or bag_files.kept(
             self.exp.artifacts, bag_files.key(self.exp.identity()), best.number
@@ -176,6 +210,8 @@ class Learner:
         folds = max(self.desc.folds, 1)  # k x r
         k = folds // max(self.desc.repeats, 1)
         share = (k - 1) / k if k > 1 else 1 - 0.2  # rows a fold's fit saw
+        if ROWS in best.user_attrs and self.desc.rows:  # a sample of them
+            share = min(share, int(best.user_attrs[ROWS]) / self.desc.rows)
         fit = float(best.user_attrs.get(FIT_TIME, span(best) / folds))
         predict = float(best.user_attrs.get(PREDICT_TIME, 0.0))
         validated = self.desc.rows / k if k > 1 else self.desc.rows * 0.2

@@ -15,6 +15,12 @@ study's do; this module decides whose trial runs next and how long it may take
    lowest *estimated cost for improvement* (FLAML's ECI, Wang et al., MLSys 2021): the seconds it
    took to improve last time, or since, or, for a learner behind the best, the seconds its last rate
    of improvement needs to close the gap.
+   **Samples first on large tables** (FLAML's sample-size growth): where a fold has more than
+   ``FIRST_SAMPLE`` training rows, a learner's trials see a seeded sample of that many (recorded
+   on the trial as ``rows``); after a trial that is its best on the sample, if one four times as
+   large would fit an equal share of the time left, its trials see four times as many rows (at
+   last all), that best configuration first. A final model never is one fitted on a sample: a
+   learner whose best trial saw one is refitted on all rows.
 3. **A hard cap per trial.** Every fit runs in the watched worker under a cap of the time left less
    what the refits, the ensemble and the leaderboards still need; a fit past it is stopped, and the
    trial is recorded as stopped by the budget. A learner whose cheapest configuration no longer fits
@@ -46,12 +52,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from optuna.trial import FrozenTrial, TrialState
+
 from automl.fitting.isolation import Limits, runner
 from automl.fitting.protocol import Open, Runner
 from automl.plugin.errors import NotApplicable
 from automl.search import blend, costs
 from automl.search.allocation import (
     BLENDING,
+    GROWTH,
     SHORTEST,
     Clock,
     Learner,
@@ -68,10 +77,12 @@ from automl.storage.records import (
     ERROR,
     PID,
     RESULT,
+    ROWS,
     STOPPED_BY_BUDGET,
     SURPLUS,
     AllocationRecord,
     ResultRecord,
+    span,
 )
 from automl.storage.urls import open_storage
 
@@ -118,6 +129,7 @@ def _opened(
                 study.enqueue_trial(chosen, skip_if_exists=True)
         learner = Learner(exp, desc, study, n_trials, earlier=costs.earlier(storage, study))
         learner.read()
+        learner.rows = learner.first_rows()
         learners.append(learner)
     return learners, not_applicable
 
@@ -279,6 +291,7 @@ class _Schedule:
                 self.current, self.dead = learner, False
             if self.cap() < SHORTEST:
                 break
+            learner.loop.rows = learner.rows
             self._trial(learner)
             self.save()
         for learner in self.learners:
@@ -320,6 +333,29 @@ class _Schedule:
                 one.live = None
         elif len(learner.finished) >= 3 and not learner.complete:
             learner.skipped = "its first 3 trials failed"
+        elif learner.rows is not None and len(learner.finished) > before:
+            self._grow(learner, learner.finished[-1])
+
+    def _grow(self, learner: Learner, last: FrozenTrial) -> None:
+        """Subsample-first (FLAML's sample-size growth): after a trial that is its learner's best
+        on the current sample, the next trials see GROWTH times as many rows (at last all of them)
+        if one would fit an equal share of the time left, starting with that best configuration
+        again, so that it is measured on more rows before the search goes on from it."""
+        if last.state != TrialState.COMPLETE or last.value is None:
+            return
+        sign = 1.0 if self.maximize else -1.0
+        same = [t for t in learner.complete if t.user_attrs.get(ROWS) == learner.rows]
+        if any(sign * t.value > sign * last.value for t in same if t.value is not None):
+            return
+        left = self.clock.left() - reserve(self.learners, self.clock, self.maximize, self.dead)
+        searching = [one for one in self.learners if not one.skipped and not one.done]
+        if GROWTH * span(last) > left / max(len(searching), 1):
+            return
+        learner.rows = learner.grown()
+        learner.study.enqueue_trial(dict(last.params), skip_if_exists=False)
+        learner.read()
+        log.info("%s: its trials now see %s training rows per fold", learner.exp.model,
+                 "all" if learner.rows is None else learner.rows)  # fmt: skip
 
     def refits(self) -> dict[str, ResultRecord]:
         """Refit each learner's best within what the budget has left: the best learner first (the

@@ -52,6 +52,7 @@ from automl.storage.records import (
     PREDICT_TIME,
     PREDICTIONS,
     RESULT,
+    ROWS,
     STOPPED_BY_BUDGET,
     SURPLUS,
     ResultRecord,
@@ -141,6 +142,7 @@ class TrialLoop:
     ) -> None:
         self.study, self.runner, self.desc, self.n_trials = study, runner, desc, n_trials
         self.folder, self.cap = folder, cap
+        self.rows: int | None = None  # the training rows of each fold the next trials see
 
     def go_on(self, timeout: float | None, progress: Progress) -> bool:
         """Whether to run another trial, within ``n_trials`` and ``timeout`` seconds of search
@@ -172,7 +174,10 @@ class TrialLoop:
             raise Surplus(f"trial {trial.number}: the budget of {self.n_trials} trials is taken")
         try:
             params = self.desc.space.suggest(trial)
-            outcome = self.runner.call(FitTrial(trial.number, params, self.cap()), (_judge(trial),))
+            if self.rows is not None:
+                trial.set_user_attr(ROWS, self.rows)
+            request = FitTrial(trial.number, params, self.cap(), self.rows)
+            outcome = self.runner.call(request, (_judge(trial),))
         except optuna.TrialPruned:
             raise
         except StoppedByBudget as error:

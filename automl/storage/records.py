@@ -41,6 +41,8 @@ SURPLUS = "surplus"
 PREDICTIONS = "predictions"
 STOPPED_BY_BUDGET = "stopped_by_budget"  # the budget's time ran out during its fit
 ALLOCATION = "allocation"  # on a comparison's study: how a budget was shared (AllocationRecord)
+# The training rows each fold's fit of a trial saw, where it was a sample (subsample-first search).
+ROWS = "rows"
 # What a trial's early stopping settled on (TrialResult.found), which its refit takes.
 FOUND = "found"
 POPULATION = "population"  # how many trials it was trained with, as one program (search.population)

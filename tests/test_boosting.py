@@ -98,3 +98,22 @@ def test_catboost_takes_missing_and_unseen_categories() -> None:
 @pytest.mark.parametrize("kind", [CatBoostClassifier, CatBoostRegressor])
 def test_catboost_passes_scikit_learns_estimator_checks(kind) -> None:
     check_estimator(kind({"iterations": 10}))
+
+
+@pytest.mark.parametrize("model", ["xgboost", "catboost", "lightgbm"])
+def test_a_categorical_column_without_a_value_in_training_is_no_failure(tmp_path, model) -> None:
+    """UCI anneal has columns missing in nearly every row: the fold whose validation rows hold
+    the few values has none in training, and XGBoost refused a categorical column without
+    categories, so every trial failed."""
+    exp = _experiment(tmp_path, model, "classification", "cv")
+    frame = pd.read_csv(tmp_path / "train.csv").assign(empty=None)
+    frame.loc[0, "empty"] = "once"
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    pd.read_csv(tmp_path / "test.csv").assign(empty="seen only in test").to_csv(
+        tmp_path / "test.csv", index=False
+    )
+    fitter = Fitter()
+    desc = fitter.open(Open(exp))
+    params = desc.space.complete({**dict(desc.portfolio[0]), **SMALL.get(model, {})})
+    assert np.isfinite(fitter.trial(FitTrial(0, params)).score)
+    assert np.isfinite(fitter.refit(Refit(params, trial=0)).test_score)

@@ -39,7 +39,8 @@ _CATEGORIES = make_column_selector(dtype_exclude="number")
 
 class NativeCategories(TransformerMixin, BaseEstimator):
     """Non-numeric columns as pandas categoricals with the categories seen in training; a category
-    first seen later becomes missing, as it would be for a learner fitted on the training rows."""
+    first seen later becomes missing, as it would be for a learner fitted on the training rows. A
+    column with no value at all in training is all missing, as a number."""
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> NativeCategories:
         self.categories_ = {
@@ -50,6 +51,9 @@ class NativeCategories(TransformerMixin, BaseEstimator):
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         X = X.copy()
         for column, categories in self.categories_.items():
+            if categories.empty:  # no value in training: all missing, as a number (XGBoost
+                X[column] = np.nan  # refuses a categorical column without categories)
+                continue
             known = X[column].where(X[column].isin(categories))  # unseen: missing, said explicitly
             X[column] = pd.Categorical(known, categories=categories)
         return X

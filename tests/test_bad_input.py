@@ -95,7 +95,7 @@ SETTINGS = [
         ["validation=holdout", "validation.repeats=3"],
         "validation.repeats=3 repeats the folds of cross-validation; validation=holdout has none",
     ),
-    (["final=average"], "unknown final 'average'; available: bag, refit"),
+    (["final=average"], "unknown final 'average'; available: auto, bag, refit"),
     (["validation=kfold"], "unknown validation 'kfold'; available: auto, cv, holdout"),
     (["validation.method=loo"], "unknown validation.method 'loo'; available: auto, cv, holdout"),
     # device
@@ -176,7 +176,7 @@ SETTINGS = [
     ),
     (["+experiment=nope"], "unknown experiment 'nope'; available: seed_cnn_mnist"),
     (["+suite=huge"], "unknown suite 'huge'; available: realistic, small"),
-    (["model=svn"], "unknown model 'svn'; available: cnn, decision_tree"),
+    (["model=svn"], "unknown model 'svn'; available: catboost, cnn, decision_tree"),
     (["dataset=digit"], "did you mean digits?"),
     (["metric=acuracy"], "unknown metric 'acuracy'; available: accuracy"),
     # budget mode

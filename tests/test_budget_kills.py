@@ -224,7 +224,10 @@ def _sleepy_running(run: Run, tmp: Path) -> bool:
     return bool(sleepy) and any(t.state == TrialState.RUNNING and t.params for t in sleepy.trials)
 
 
-def test_a_budget_spent_by_earlier_runs_still_hands_over_its_pick(tmp_path) -> None:
+@pytest.mark.parametrize("final", ["auto", "refit"])
+def test_a_budget_spent_by_earlier_runs_still_hands_over_its_pick(tmp_path, final) -> None:
+    """final=auto under a holdout: its bag, at no cost to the budget; final=refit: its refit, at
+    any cost, and the run says by how much the budget is exceeded."""
     _tables(tmp_path)
     _kill_at(tmp_path, "fit")
     storage = open_storage(str(tmp_path / "results" / "automl.journal"))
@@ -233,12 +236,14 @@ def test_a_budget_spent_by_earlier_runs_still_hands_over_its_pick(tmp_path) -> N
     optuna.load_study(study_name=board.study_name, storage=storage).set_user_attr(
         "allocation", spent
     )
-    again = _launch(tmp_path, *COMPARE)
+    again = _launch(tmp_path, *COMPARE, f"final={final}")
     assert again.process.wait(timeout=300) == 0, again.output
     time.sleep(0.2)  # the last of its output
-    assert f"the budget of {BUDGET} s is exceeded by" in again.output, again.output
+    exceeded = f"the budget of {BUDGET} s is exceeded by" in again.output
+    assert exceeded == (final == "refit"), again.output
     pick = _reloads_exactly(tmp_path)
     assert pick["model"] == "drowsy", pick.to_string()  # dummy's best is no match for a tree
+    assert pick["final"].split()[0] == ("bag" if final == "auto" else "refit"), pick.to_string()
 
 
 def test_a_comparison_with_no_refit_to_hand_over_fails_in_one_line(tmp_path) -> None:

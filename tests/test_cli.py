@@ -88,7 +88,7 @@ def test_seed_random_forest_on_a_csv_file(tmp_path) -> None:
             ["dataset=nope"],
             "unknown dataset 'nope'; available: adult, breast_cancer, cholesterol, csv",
         ),
-        (["model=nope"], "unknown model 'nope'; available: cnn, decision_tree, dummy"),
+        (["model=nope"], "unknown model 'nope'; available: catboost, cnn, decision_tree, dummy"),
         (["metric=nope", "model=dummy"], "unknown metric 'nope'; available: accuracy"),
         (
             ["dataset=csv", "dataset.path=missing.csv", "model=dummy"],

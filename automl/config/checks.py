@@ -49,7 +49,7 @@ NUMBERS: tuple[tuple[str, Domain, bool], ...] = (
 CHOICES = {
     "validation.method": ("holdout", "cv", "auto"),
     "trial.isolation": ("subprocess", "inprocess"),
-    "final": ("bag", "refit"),
+    "final": ("auto", "bag", "refit"),
 }
 
 

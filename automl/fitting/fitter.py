@@ -196,7 +196,7 @@ class Fitter:
         started = time.monotonic()
         resolved = self._opened()
         held = self._bags.take(self._study, request.trial)
-        if held is not None and resolved.final == "bag":
+        if held is not None and (resolved.final == "bag" or request.bag):
             made = self._bagged(request, held, started)
             self._bags.served(self._study, request.trial)
             return made

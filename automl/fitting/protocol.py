@@ -197,6 +197,9 @@ class Refit(Request[RefitResult]):
     save: str | None = None
     cap: float | None = None
     trial: int | None = None
+    # The bag wherever it is at hand, whatever the experiment asks: a budget without time left
+    # for a refit.
+    bag: bool = False
 
 
 @dataclass(frozen=True)

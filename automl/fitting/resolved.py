@@ -38,7 +38,7 @@ class Resolved:
     space: SearchSpace
     context: FitContext
     keep_predictions: bool = False
-    final: str = "refit"  # how the final model is made (Experiment.final)
+    final: str = "refit"  # how the final model is made: bag or refit (Experiment.final resolved)
 
     def context_for(self, number: int, judge: Judge | None, started: float) -> FitContext:
         """The fit context of trial ``number``, its time counted from ``started``; on a holdout,
@@ -126,4 +126,5 @@ def resolve_experiment(exp: Experiment, registry: Registry) -> Resolved:
         n_classes=data.n_classes,
         needs_proba=metric.needs == "proba",
     )
-    return Resolved(data, model, metric, space, context, exp.keep_predictions, exp.final)
+    final = exp.final if exp.final != "auto" else ("bag" if len(data.folds) > 1 else "refit")
+    return Resolved(data, model, metric, space, context, exp.keep_predictions, final)

@@ -175,15 +175,15 @@ class Learner:
         return self.desc.final == "bag" and self.exp.population <= 1
 
     def bagged(self, maximize: bool) -> bool:
+        """Whether its final model is its best trial's bag, at hand, so that it costs a
+        prediction of the test split, not a refit."""
+        return self.bags and self.held(maximize)
+
+    def held(self, maximize: bool) -> bool:
         """Whether its best trial's fold models are at hand (held by the live process, or kept in
-        a file), so that its final model costs a prediction of the test split, not a refit."""
+        a file), whatever its final model is to be."""
         best = self.best_trial(maximize)
-        if (
-            not self.bags
-            or best is None
-            or POPULATION in best.user_attrs
-            or ROWS in best.user_attrs
-        ):
+        if best is None or POPULATION in best.user_attrs or ROWS in best.user_attrs:
             return False  # a population's, or a sample's, fold models are kept by none
         live = self.live is not None and best.user_attrs.get(PID) == self.live
         return live or bag_files.kept(

@@ -372,9 +372,10 @@ class _Schedule:
         ranked.sort(key=lambda one: one.refit_cost(maximize))
         ranked.sort(key=lambda one: -sign * (one.best(maximize) or 0.0))
         for learner in ranked:  # the pick: the best learner whose refit succeeds, at any cost
-            if self._no_time_for(learner):
+            bag = self._bag_instead(learner)  # no overrun: its bag
+            if self._no_time_for(learner) and not bag:
                 self.overrun = True
-            result = self._refit(learner, PICK_CAP * learner.refit_cost(maximize))
+            result = self._refit(learner, PICK_CAP * learner.refit_cost(maximize), bag)
             if result is not None:
                 results[learner.exp.model] = result
                 if not result.error:
@@ -382,6 +383,11 @@ class _Schedule:
         rest = [one for one in ranked if one.exp.model not in results]
         for learner in sorted(rest, key=lambda one: one.refit_cost(maximize)):
             best = learner.best_trial(maximize)
+            if self._bag_instead(learner):
+                made = self._refit(learner, bag=True)  # no time for a refit: its bag, ready
+                if made is not None:
+                    results[learner.exp.model] = made
+                continue
             if self._no_time_for(learner):
                 result = ResultRecord(
                     best.number if best else None, {}, best.value if best else None,
@@ -395,18 +401,31 @@ class _Schedule:
                 results[learner.exp.model] = refit
         return results
 
+    def _bag_instead(self, learner: Learner) -> bool:
+        """Whether ``learner``'s final model is to be its bag although its experiment makes a
+        refit (final=auto under a holdout): the budget has no time left for the refit, and the
+        bag is at hand. An explicit final=refit is refitted at any cost."""
+        return (
+            learner.exp.final == "auto"
+            and self._no_time_for(learner)
+            and learner.held(self.maximize)
+        )
+
     def _no_time_for(self, learner: Learner) -> bool:
         """Whether ``learner``'s refit is still to make and the budget has no time left for it."""
         needed = learner.refit_cost(self.maximize) / 1.5  # the estimate without its margin
         left = self.clock.left() - BLENDING - self.clock.closing
         return not learner.refitted(self.maximize) and left < needed
 
-    def _refit(self, learner: Learner, least: float = 0.0) -> ResultRecord | None:
+    def _refit(
+        self, learner: Learner, least: float = 0.0, bag: bool = False
+    ) -> ResultRecord | None:
         """Refit ``learner``'s best in what the budget has left, or in ``least`` seconds if more
-        (the stored refit, when an earlier run made it)."""
+        (the stored refit, when an earlier run made it); with ``bag``, make its bag instead."""
         self.fits.call(Open(learner.exp))  # a worker stopped by the last refit is replaced here
         clock = self.clock
-        return learner.loop.refit(max(clock.left() - BLENDING - clock.closing, least, SHORTEST))
+        cap = max(clock.left() - BLENDING - clock.closing, least, SHORTEST)
+        return learner.loop.refit(cap, bag=bag)
 
 
 def _left_early(learner: Learner) -> None:

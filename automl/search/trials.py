@@ -260,10 +260,11 @@ class TrialLoop:
         else:
             trial.set_user_attr(PREDICTIONS + "_skipped", why)
 
-    def refit(self, cap: float | None = None) -> ResultRecord | None:
+    def refit(self, cap: float | None = None, bag: bool = False) -> ResultRecord | None:
         """Fit the best configuration on train+validation and score it once on the test split
         (within ``cap`` seconds, when a budget sets one), and store the result on the study; with
-        a ``folder``, save its model and keep its evidence. None while no trial completed."""
+        a ``folder``, save its model and keep its evidence; with ``bag``, its bag where one is at
+        hand, whatever the experiment asks. None while no trial completed."""
         study = self.study
         if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             return None
@@ -280,7 +281,7 @@ class TrialLoop:
         params = {**self.desc.space.complete(best.params), **best.user_attrs.get(FOUND, {})}
         try:
             save = None if self.folder is None else str(model_path(self.folder, study.study_name))
-            refit = self.runner.call(Refit(params, save, cap, best.number))
+            refit = self.runner.call(Refit(params, save, cap, best.number, bag))
             result = ResultRecord(
                 best.number, params, best.value,
                 **{f.name: getattr(refit, f.name) for f in fields(refit) if f.name not in EVIDENCE},

@@ -75,9 +75,11 @@ class Schema:
     device: str = "auto"  # auto, cpu, cuda or cuda:N: where deep learners train
     progress: bool = True  # live progress bar per study
     # How each learner's final model is made: bag (its best trial's fold models averaged, no refit;
-    # refitted where they are not at hand: a stopped worker, a resumed run) or refit (one model
-    # refitted on all development rows, beside which the bag's test score is reported).
-    final: str = "bag"
+    # refitted where they are not at hand), refit (one model refitted on all development rows,
+    # beside which the bag's test score is reported), or auto: the bag under k-fold
+    # cross-validation, the refit under a holdout, where a model of 80% of the rows measured worse
+    # (benchmarks/RESULTS.md); the bag there too when the budget has no time left for a refit.
+    final: str = "auto"
     skip_inapplicable: bool = False  # true (suites): a model that cannot take a dataset is skipped
     data_dir: str | None = "${oc.env:AUTOML_DATA,data}"  # local copies of public data (presets)
     worker: int = 0  # jobs equal but for this are workers of one study: sweep worker=0,1,2,3

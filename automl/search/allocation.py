@@ -220,6 +220,22 @@ class Learner:
             return 1.5 * predict * tested * folds + 0.2
         return 1.5 * (fit / share + predict * tested) + 0.2
 
+    def fallback_cost(self, maximize: bool) -> float:
+        """Seconds the end must keep for it when it is not the leader: its bag's prediction where
+        a bag is at hand (its final model, or the one it falls back to); nothing otherwise (its
+        refit is made only if the time left allows)."""
+        if not self.held(maximize):
+            return 0.0
+        if self.bagged(maximize):
+            return self.refit_cost(maximize)
+        best = self.best_trial(maximize)
+        assert best is not None
+        folds = max(self.desc.folds, 1)
+        k = folds // max(self.desc.repeats, 1)
+        validated = self.desc.rows / k if k > 1 else self.desc.rows * 0.2
+        tested = self.desc.test_rows / validated if validated and self.desc.test_rows else 1.0
+        return 1.5 * float(best.user_attrs.get(PREDICT_TIME, 0.0)) * tested * folds + 0.2
+
     def refitted(self, maximize: bool) -> bool:
         """Whether its study holds the refit of its best trial, made without error."""
         best = self.best_trial(maximize)
@@ -284,11 +300,19 @@ def reserve(
     dead: bool,
     but: Learner | None = None,
 ) -> float:
-    """Seconds the end needs: every refit still to do (but ``but``'s), the ensemble, closing (and
-    a fresh worker when the last one was stopped)."""
-    refits = sum(
-        one.refit_cost(maximize)
-        for one in learners
-        if one is not but and one.complete and not one.refitted(maximize)
+    """Seconds the end needs (but ``but``'s part): the leader's final model (the learner with the
+    best validation score, the likely pick: its refit, or its bag), every other learner's bag
+    where one is at hand, the ensemble, closing (and a fresh worker when the last one was
+    stopped). The other learners' refits are made after the search in what is left, cheapest
+    first; they do not end the search early: on a large table one SVM whose best trial saw a
+    sample reserved 25 s of a 60 s budget for a refit on all rows, and the search stopped at 19 s."""
+    waiting = [one for one in learners if one.complete and not one.refitted(maximize)]
+    sign = 1.0 if maximize else -1.0
+    scored = [one for one in learners if one.best(maximize) is not None]
+    leader = max(scored, key=lambda one: sign * (one.best(maximize) or 0.0)) if scored else None
+    ends = sum(
+        one.refit_cost(maximize) if one is leader else one.fallback_cost(maximize)
+        for one in waiting
+        if one is not but
     )
-    return refits + BLENDING + clock.closing + (RESTART if dead else 0.0)
+    return ends + BLENDING + clock.closing + (RESTART if dead else 0.0)

@@ -215,3 +215,15 @@ def test_under_repeated_k_fold_a_trial_keeps_one_prediction_per_row_and_its_bag_
     assert made.final == "bag" and len(made.val_truth) == 200
     assert len(model_file.load(saved).estimators) == 6
     assert _score(saved, tmp_path, "accuracy", Task.BINARY) == made.test_score
+
+
+def test_a_deep_learners_epoch_reporter_is_written_as_none() -> None:
+    """A deep learner keeps the trial's epoch reporter among its parameters; its fold models are
+    written to a file as its bag, where a closure would not pickle and a verdict means nothing."""
+    import pickle
+
+    from automl.fitting.resolved import epoch_reporter
+
+    report = epoch_reporter(lambda step, value: False, "maximize")
+    report(0, 0.5)  # judged, not pruned
+    assert pickle.loads(pickle.dumps(report)) is None

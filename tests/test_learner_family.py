@@ -96,6 +96,8 @@ model = automl.load(sys.argv[1])
 test = pd.read_csv(sys.argv[2])
 y = test.pop("label")
 first = model.estimators[0]
+while hasattr(first, "estimators"):  # a bag: its fold models, each a model of its own
+    first = first.estimators[0]
 print(json.dumps({
     "accuracy": float((model.predict(test) == y).mean()),
     "steps": [type(s).__module__ + "." + type(s).__name__ for _, s in first.steps],

@@ -130,7 +130,7 @@ def test_the_leaderboard_marks_the_pick_and_says_why(tmp_path, ensemble_first) -
     # the learner is the pick, and only an ensemble that led says why it is not.
     board.add(ENSEMBLE, _proba(160 + ensemble_first, 0.8), 0.8 + 0.005 * ensemble_first,
               kind=ENSEMBLE)  # fmt: skip
-    frame = pd.DataFrame(board.rows).assign(pruned=0, failed=0, trials=1, error="")
+    frame = pd.DataFrame(board.rows).assign(pruned=0, failed=0, trials=1, error="", final="bag")
     (ranked,) = leaderboard.rank(frame).values()
     pick = ranked[ranked["pick"] == "*"].iloc[0]
     assert pick["model"] == "linear"

@@ -83,7 +83,11 @@ class Bags:
         target = path(self.folder, study, kept.number)
         target.parent.mkdir(parents=True, exist_ok=True)
         part = target.with_name(f"{target.name}.{os.getpid()}.part")
-        joblib.dump(kept, part)
+        try:
+            joblib.dump(kept, part)
+        except Exception:  # a learner that does not pickle: its bag is kept in memory only
+            part.unlink(missing_ok=True)
+            return
         os.replace(part, target)
         if former is not None and former.number != kept.number:
             path(self.folder, study, former.number).unlink(missing_ok=True)

@@ -62,15 +62,32 @@ class NonFiniteScore(ValueError):
     """A metric gave NaN or infinity: the trial fails rather than poison the search."""
 
 
-def epoch_reporter(judge: Judge, direction: str) -> Callable[[int, float], None]:
+class EpochReporter:
     """What a deep learner calls after each epoch: losses fall as models improve, so the study's
-    direction decides the sign a pruner sees; a pruner's verdict stops the trial."""
+    direction decides the sign a pruner sees; a pruner's verdict stops the trial.
 
-    def on_epoch(epoch: int, loss: float) -> None:
-        if judge(epoch, -loss if direction == "maximize" else loss):
+    A fitted learner keeps it among its parameters; kept in a file (its fold models as a bag, its
+    saved model), it is written as no reporter at all: a verdict belongs to its trial only."""
+
+    def __init__(self, judge: Judge, direction: str) -> None:
+        self.judge, self.direction = judge, direction
+
+    def __call__(self, epoch: int, loss: float) -> None:
+        if self.judge(epoch, -loss if self.direction == "maximize" else loss):
             raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
-    return on_epoch
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_no_reporter, ())
+
+
+def _no_reporter() -> None:
+    """What an unpickled :class:`EpochReporter` becomes."""
+    return None
+
+
+def epoch_reporter(judge: Judge, direction: str) -> Callable[[int, float], None]:
+    """The reporter of a trial judged by ``judge``."""
+    return EpochReporter(judge, direction)
 
 
 _PREPARED: OrderedDict[tuple[Any, ...], Prepared] = OrderedDict()

@@ -59,11 +59,11 @@ from automl.fitting.protocol import Open, Runner
 from automl.plugin.errors import NotApplicable
 from automl.search import blend, costs
 from automl.search.allocation import (
-    BLENDING,
     GROWTH,
     SHORTEST,
     Clock,
     Learner,
+    blending,
     next_learner,
     reserve,
     share,
@@ -414,7 +414,7 @@ class _Schedule:
     def _no_time_for(self, learner: Learner) -> bool:
         """Whether ``learner``'s refit is still to make and the budget has no time left for it."""
         needed = learner.refit_cost(self.maximize) / 1.5  # the estimate without its margin
-        left = self.clock.left() - BLENDING - self.clock.closing
+        left = self.clock.left() - blending(self.learners) - self.clock.closing
         return not learner.refitted(self.maximize) and left < needed
 
     def _refit(
@@ -424,7 +424,7 @@ class _Schedule:
         (the stored refit, when an earlier run made it); with ``bag``, make its bag instead."""
         self.fits.call(Open(learner.exp))  # a worker stopped by the last refit is replaced here
         clock = self.clock
-        cap = max(clock.left() - BLENDING - clock.closing, least, SHORTEST)
+        cap = max(clock.left() - blending(self.learners) - clock.closing, least, SHORTEST)
         return learner.loop.refit(cap, bag=bag)
 
 

@@ -245,7 +245,9 @@ def harness(
         },  # fmt: skip
         "trials": {
             str(row.model): [int(row.trials), int(row.failed), str(row.error or "")]
-            for row in whole[whole["kind"] != "ensemble"].fillna({"error": ""}).itertuples()
+            for row in whole[whole["kind"] != "ensemble"]
+            .assign(error=lambda f: f["error"].astype(object).where(f["error"].notna(), ""))
+            .itertuples()
         },  # fmt: skip
         "wall": wall,
     }

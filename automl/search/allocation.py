@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -112,10 +113,25 @@ class Learner:
     rows: int | None = None
 
     @property
+    def _k(self) -> int:
+        """Its validation folds per repeat (1: a holdout)."""
+        return max(self.desc.folds, 1) // max(self.desc.repeats, 1)
+
+    @property
+    def _trained(self) -> float:
+        """The share of the development rows a fold's fit sees: (k-1)/k, or 4/5 of a holdout."""
+        k = self._k
+        return (k - 1) / k if k > 1 else 0.8
+
+    @property
     def fold_rows(self) -> int:
         """The training rows of one of its validation folds."""
-        k = max(self.desc.folds, 1) // max(self.desc.repeats, 1)
-        return int(self.desc.rows * ((k - 1) / k if k > 1 else 0.8))
+        return int(self.desc.rows * self._trained)
+
+    @cached_property
+    def _bag_key(self) -> str:
+        """Its study's key for its bags' files (automl.storage.bag_files), made once."""
+        return bag_files.key(self.exp.identity())
 
     def first_rows(self) -> int | None:
         """The sample its trials start from, or go on with after a resume (the largest a completed
@@ -191,9 +207,7 @@ class Learner:
         if best is None or POPULATION in best.user_attrs or ROWS in best.user_attrs:
             return False  # a population's, or a sample's, fold models are kept by none
         live = self.live is not None and best.user_attrs.get(PID) == self.live
-        return live or bag_files.kept(
-            self.exp.artifacts, bag_files.key(self.exp.identity()), best.number
-        )
+        return live or bag_files.kept(self.exp.artifacts, self._bag_key, best.number)
 
     @property
     def refit_ratio(self) -> float:
@@ -212,39 +226,34 @@ class Learner:
         best = self.best_trial(maximize)
         if best is None:
             return 0.0
-        folds = max(self.desc.folds, 1)  # k x r
-        k = folds // max(self.desc.repeats, 1)
-        share = (k - 1) / k if k > 1 else 1 - 0.2  # rows a fold's fit saw
+        if self.bagged(maximize):
+            return self._bag_cost(best)
+        share = self._trained  # of the rows, what a fold's fit saw
         if ROWS in best.user_attrs and self.desc.rows:  # a sample of them
             share = min(share, int(best.user_attrs[ROWS]) / self.desc.rows)
-        fit = float(best.user_attrs.get(FIT_TIME, span(best) / folds))
+        fit = float(best.user_attrs.get(FIT_TIME, span(best) / max(self.desc.folds, 1)))
         predict = float(best.user_attrs.get(PREDICT_TIME, 0.0))
-        tested = self._tested()
-        if self.bagged(maximize):  # each fold model predicts the test split; nothing is fitted
-            return 1.5 * predict * tested * folds + 0.2
-        return 1.5 * (fit / share + predict * tested) + 0.2
+        return 1.5 * (fit / share + predict * self._tested()) + 0.2
+
+    def _bag_cost(self, best: FrozenTrial) -> float:
+        """Seconds its bag of ``best``'s fold models takes: each predicts the test split; nothing
+        is fitted."""
+        predict = float(best.user_attrs.get(PREDICT_TIME, 0.0))
+        return 1.5 * predict * self._tested() * max(self.desc.folds, 1) + 0.2
 
     def fallback_cost(self, maximize: bool) -> float:
         """Seconds the end must keep for it when it is not the leader: its bag's prediction where
         a bag is at hand (its final model, or the one it falls back to); nothing otherwise (its
         refit is made only if the time left allows)."""
-        if not self.held(maximize):
-            return 0.0
-        if self.bagged(maximize):
-            return self.refit_cost(maximize)
         best = self.best_trial(maximize)
-        assert best is not None
-        folds = max(self.desc.folds, 1)
-        return 1.5 * float(best.user_attrs.get(PREDICT_TIME, 0.0)) * self._tested() * folds + 0.2
+        return self._bag_cost(best) if best is not None and self.held(maximize) else 0.0
 
     def _tested(self) -> float:
         """How many times a fold's prediction the test split's costs: its rows over a fold's
         validation rows, those counted as at least PREDICT_FLOOR (a prediction of a few rows is
         its fixed cost: on ItalyPowerDemand, 11 validation rows and 1,029 test rows, a forest's
         0.03 s scaled by rows reserved 24 s of a 60 s budget for predictions that took 0.3)."""
-        folds = max(self.desc.folds, 1)
-        k = folds // max(self.desc.repeats, 1)
-        validated = self.desc.rows / k if k > 1 else self.desc.rows * 0.2
+        validated = self.desc.rows * (1 - self._trained)
         return max(1.0, self.desc.test_rows / max(validated, PREDICT_FLOOR))
 
     def refitted(self, maximize: bool) -> bool:

@@ -115,6 +115,7 @@ def _opened(
     run queued again and its portfolio queued; and why the others do not apply."""
     learners: list[Learner] = []
     not_applicable: list[str] = []
+    others = storage.get_all_studies()  # the earlier studies every learner's costs look in
     for exp in exps:
         try:
             desc = fits.call(Open(exp))
@@ -127,7 +128,7 @@ def _opened(
             chosen = {k: v for k, v in params.items() if k in desc.space.searched}
             if chosen:
                 study.enqueue_trial(chosen, skip_if_exists=True)
-        learner = Learner(exp, desc, study, n_trials, earlier=costs.earlier(storage, study))
+        learner = Learner(exp, desc, study, n_trials, earlier=costs.earlier(storage, study, others))
         learner.read()
         learner.rows = learner.first_rows()
         learners.append(learner)

@@ -12,6 +12,7 @@ share and leave with nothing, so it is not started, and its row says why.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,16 +64,17 @@ def _problem(config: Any) -> Any:
     return config
 
 
-def earlier(storage: Any, study: optuna.Study) -> Earlier:
+def earlier(storage: Any, study: optuna.Study, others: Sequence[Any]) -> Earlier:
     """The first trials of the studies in ``storage`` of ``study``'s problem under another seed
-    (the same learner, data, fixed parameters, metric and validation)."""
+    (the same learner, data, fixed parameters, metric and validation), among ``others`` (the
+    storage's studies, as ``get_all_studies`` gives them: read once for every learner)."""
     mine = study.user_attrs.get(PROBLEM) or {}
     wanted = _problem(mine.get("config") or {})
     if not wanted:
         return Earlier()
     finished: list[float] = []
     stopped: list[float] = []
-    for other in storage.get_all_studies():
+    for other in others:
         problem = other.user_attrs.get(PROBLEM) or {}
         if other.study_name == study.study_name or problem.get("model") != mine.get("model"):
             continue

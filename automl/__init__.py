@@ -20,6 +20,7 @@ from automl.plugin.errors import UserError  # noqa: E402
 from automl.plugin.space import Categorical, Float, Int  # noqa: E402
 from automl.plugin.task import ALL_TASKS, CLASSIFICATION, Task, parse_task  # noqa: E402
 from automl.plugin.types import (  # noqa: E402
+    Cost,
     Data,
     Dataset,
     FitContext,
@@ -40,6 +41,7 @@ __all__ = [
     "ALL_TASKS",
     "CLASSIFICATION",
     "Categorical",
+    "Cost",
     "Data",
     "Dataset",
     "FitContext",

@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.tree import DecisionTreeClassifier
 
-from automl import FitContext, Int, Metric, Model, hookimpl
+from automl import Cost, FitContext, Int, Metric, Model, hookimpl
 from automl.plugin.task import CLASSIFICATION
 
 FAULTS = (
@@ -158,14 +158,17 @@ def register_models(register: Any) -> None:
 
     # For the budget tests: a learner slow on purpose (every fit sleeps far past any budget), ones
     # that doze a little or a second on every fit, the refit too, so that a kill can land
-    # mid-comparison (in a trial, in a refit), and one whose refit always fails: nothing to hand over.
+    # mid-comparison (in a trial, in a refit), one whose refit always fails: nothing to hand over,
+    # and one as slow as sleepy that says so: it declares its cost (600 s a fit, whatever the data).
+    sleep = {"fault": "sleep", "on": "all+refit"}
     budgeted = {
-        **{name: ({"fault": "sleep", "on": "all+refit", "seconds": seconds},
-                  f"every fit sleeps {seconds:g} s")
+        **{name: ({**sleep, "seconds": seconds}, f"every fit sleeps {seconds:g} s", None)
            for name, seconds in (("sleepy", 600.0), ("dozy", 0.15), ("drowsy", 1.0))},
-        "brittle": ({"fault": "raise", "on": "refit", "seconds": 0.0}, "the refit fails"),
+        "brittle": ({"fault": "raise", "on": "refit", "seconds": 0.0}, "the refit fails", None),
+        "slothful": ({**sleep, "seconds": 600.0}, "every fit sleeps 600 s, as it declares",
+                     Cost(600.0, rows=0.0, columns=0.0)),
     }  # fmt: skip
-    for name, (defaults, what) in budgeted.items():
+    for name, (defaults, what, cost) in budgeted.items():
         register(
             Model(
                 name,
@@ -175,6 +178,7 @@ def register_models(register: Any) -> None:
                 tasks=CLASSIFICATION,
                 preprocessing="ordinal",
                 description=f"fault injection: {what}",
+                cost=cost,
             )
         )
 

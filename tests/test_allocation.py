@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime
 import time
+from types import SimpleNamespace
 
 import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from automl.search import allocation
+from automl.plugin.types import Cost
+from automl.search import allocation, costs
 from automl.search.allocation import Learner, eci, next_learner
 
 START = datetime.datetime(2026, 1, 1)
@@ -29,8 +31,10 @@ def _trial(number: int, seconds: float, value: float | None) -> optuna.trial.Fro
     return trial
 
 
-def _learner(*trials) -> Learner:
-    learner = Learner(exp=None, desc=None, study=None, n_trials=100)  # type: ignore[arg-type]
+def _learner(*trials, cost: Cost | None = None) -> Learner:
+    """A learner of a 5-fold problem of 1,250 rows of 10 columns (1,000 training rows a fold)."""
+    desc = SimpleNamespace(cost=cost, folds=5, repeats=1, rows=1_250, columns=10, outputs=1)
+    learner = Learner(exp=None, desc=desc, study=None, n_trials=100)  # type: ignore[arg-type]
     learner.trials = list(trials)
     return learner
 
@@ -65,6 +69,41 @@ def test_first_trials_go_round_robin_then_to_the_lowest_eci() -> None:
     slow.skipped = "no time"
     fast.n_trials = 2  # done
     assert next_learner([fast, slow], maximize=True) is None
+
+
+def test_first_trials_go_cheapest_first_and_later_portfolio_configurations_by_eci() -> None:
+    """The first round by declared cost (a learner that declares none counts as free); a
+    learner's queued portfolio configurations wait for ECI to choose it, not their turn."""
+    heavy = _learner(cost=Cost(60.0))
+    light = _learner(cost=Cost(0.5))
+    unknown = _learner()
+    assert next_learner([heavy, light, unknown], maximize=True) is unknown
+    assert next_learner([heavy, light], maximize=True) is light
+    best = _learner(_trial(0, 1, 0.80), _trial(1, 1, 0.90))  # ECI 1
+    behind = _learner(_trial(0, 3, 0.70))  # its portfolio's next two wait; ECI max(3, 6) = 6
+    assert next_learner([behind, best], maximize=True) is best
+
+
+def test_a_declared_cost_predicts_one_fit_per_fold_on_the_rows_the_trials_see() -> None:
+    cost = Cost(2.0, rows=2.0, columns=0.5, outputs=1.0)
+    assert cost.of(10_000, 10, 1) == pytest.approx(2.0)
+    assert cost.of(20_000, 40, 3) == pytest.approx(2.0 * 4 * 2 * 3)
+    learner = _learner(cost=Cost(1.0))  # linear in rows and columns
+    assert learner.predicted() == pytest.approx(5 * 0.1)  # 5 folds of 1,000 rows
+    learner.rows = 500  # a sample
+    assert learner.predicted() == pytest.approx(5 * 0.05)
+    assert _learner().predicted() is None
+
+
+def test_the_machine_scales_declared_costs_by_the_median_first_trial() -> None:
+    assert costs.speed([]) == 1.0
+    # (took, predicted): the trial under CALIBRATES tells nothing; median of 2, 3 and 4 is 3.
+    assert costs.speed([(0.1, 0.001), (2.0, 1.0), (3.0, 1.0), (8.0, 2.0)]) == pytest.approx(3.0)
+    assert costs.speed([(100.0, 0.01)]) == costs.SPEEDS[1]  # one odd trial is bounded
+    first = _trial(0, 2.0, 0.9)
+    learner = _learner(first, cost=Cost(1.0))
+    took, predicted = learner.measured()
+    assert took == pytest.approx(2.0) and predicted == pytest.approx(0.5)
 
 
 def test_the_budget_counts_from_the_process_start_unless_the_process_ran_something_else_first() -> (

@@ -177,3 +177,24 @@ def test_a_learner_too_slow_for_its_share_in_an_earlier_study_is_not_started(tmp
     assert "its first configuration was stopped after" in sleepy["error"]
     assert "in 1 earlier study of this problem; it would have had" in sleepy["error"]
     assert runs[1].loc["faulty", "trials"] > runs[0].loc["faulty", "trials"]
+
+
+def test_a_learner_whose_declared_cost_outlasts_its_share_is_not_started(tmp_path) -> None:
+    """slothful declares what sleepy does not (every fit 600 s): it is never started, its row
+    says what was predicted and what it would have had, nothing is stopped, and the budget holds
+    with the other learner searching in the time it would have spent."""
+    budget = 20
+    started = time.monotonic()
+    done = subprocess.run(
+        _cli(tmp_path, "dataset=iris", f"budget={budget}", "model=faulty,slothful"),
+        cwd=tmp_path, env={**os.environ, **PLUGIN}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started <= 1.1 * budget
+    board = _board(tmp_path)
+    slothful = board.loc["slothful"]
+    assert slothful["trials"] == 0 and slothful["failed"] == 0  # never started: nothing stopped
+    why = slothful["error"]
+    assert "its first configuration was predicted to take 3000.0 s (5 fits on 96 rows" in why
+    assert "it would have had" in why
+    assert board.loc["faulty", "trials"] > 1

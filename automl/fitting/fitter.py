@@ -72,6 +72,12 @@ def sample(fold: Fold, rows: int | None, seed: int) -> tuple[Any, np.ndarray]:
     return (X.iloc[chosen] if hasattr(X, "iloc") else X[chosen]), fold.y_train[chosen]
 
 
+def _columns(X: Any) -> int:
+    """The values of a row as loaded: a frame's or a table's columns, an image's pixels."""
+    shape = getattr(X, "shape", None)
+    return int(np.prod(shape[1:])) if shape is not None and len(shape) > 1 else 1
+
+
 def settled(found: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """What the folds' early stopping settled on, as one refit takes it: per parameter every fold
     gave, the mean (rounded to an integer where each fold gave one)."""
@@ -137,6 +143,9 @@ class Fitter:
             libraries=resolved.model.libraries,
             baseline=resolved.model.baseline,
             final=resolved.final,
+            columns=_columns(p.X_dev),
+            outputs=p.n_classes if p.n_classes and p.n_classes > 2 else 1,
+            cost=resolved.model.cost,
         )
 
     def trial(self, request: FitTrial, judge: Judge | None = None) -> TrialResult:

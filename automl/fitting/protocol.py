@@ -21,6 +21,7 @@ import optuna
 
 from automl.plugin.errors import NotApplicable, UserError
 from automl.plugin.space import SearchSpace
+from automl.plugin.types import Cost
 
 if TYPE_CHECKING:
     from automl.settings.experiment import Experiment
@@ -63,6 +64,11 @@ class Description:
     libraries: tuple[str, ...] = ()  # what the model fits with (Model.libraries), for provenance
     baseline: bool = False  # a reference to beat, never an ensemble member (Model.baseline)
     final: str = "refit"  # how its final model is made: bag or refit (Experiment.final)
+    # The data's shape as a fit's cost grows with it (Model.cost): the columns of a row as loaded
+    # (an image's or a sequence's values), the classes of a multiclass task (else 1).
+    columns: int = 0
+    outputs: int = 1
+    cost: Cost | None = None  # what its first configuration's fit costs (Model.cost)
 
 
 @dataclass(frozen=True)

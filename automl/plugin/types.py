@@ -69,6 +69,34 @@ class Dataset:
 
 
 @dataclass(frozen=True)
+class Cost:
+    """What one fit of a learner's first portfolio configuration costs, known before it starts: a
+    budget does not start a learner predicted to outlast its share (automl.search.costs).
+
+    ``seconds`` is one fit and its prediction of a quarter as many rows, on 10,000 training rows
+    of 10 columns with one output (binary classification, regression), with every core of the
+    reference machine (2-core AMD EPYC); ``rows``, ``columns`` and ``outputs`` are the exponents
+    of its growth (outputs: the classes of a multiclass task). Measure them with
+    ``benchmarks/costs.py``. A comparison scales them to its machine by the trials it has run.
+    """
+
+    seconds: float
+    rows: float = 1.0
+    columns: float = 1.0
+    outputs: float = 0.0
+
+    def of(self, rows: int, columns: int, outputs: int) -> float:
+        """Seconds of one fit on ``rows`` training rows of ``columns`` columns, on the reference
+        machine."""
+        return (
+            self.seconds
+            * (max(rows, 1) / 10_000) ** self.rows
+            * (max(columns, 1) / 10) ** self.columns
+            * max(outputs, 1) ** self.outputs
+        )
+
+
+@dataclass(frozen=True)
 class FitContext:
     """What a model's ``build`` may need besides its hyperparameters."""
 
@@ -155,6 +183,9 @@ class Model:
     # over the folds; the trial's fold models (its bag) are the early-stopped ones. The validation
     # rows it sees are those whose class the training rows hold. None: ``estimator.fit(X, y)``.
     fit_watching: Callable[[Any, Any, Any, Any, Any], Mapping[str, Any]] | None = None
+    # What its first portfolio configuration's fit costs and how that grows with the data's shape;
+    # None: unknown (only its earlier studies of the same problem can tell, automl.search.costs).
+    cost: Cost | None = None
 
     def __post_init__(self) -> None:
         family = self.preprocessing

@@ -1,10 +1,10 @@
 """How one budget's time is shared among the learners of a comparison.
 
 A :class:`Learner` is one learner's study as the comparison sees it; the :class:`Clock` is the
-budget's time; :func:`next_learner` says whose trial runs next (portfolio configurations
-round-robin, then FLAML's estimated cost for improvement, :func:`eci`); :func:`share` says how
-long that trial may take; :func:`reserve` what the end of the comparison (refits, ensemble,
-closing) still needs.
+budget's time; :func:`next_learner` says whose trial runs next (every learner's first
+configuration, the cheapest predicted first, then FLAML's estimated cost for improvement,
+:func:`eci`); :func:`share` says how long that trial may take; :func:`reserve` what the end of the
+comparison (refits, ensemble, closing) still needs.
 """
 
 from __future__ import annotations
@@ -152,6 +152,25 @@ class Learner:
     def read(self) -> None:
         self.trials = counted(self.study.get_trials(deepcopy=False))
 
+    def predicted(self, rows: int | None = None) -> float | None:
+        """Seconds a trial of its first configuration takes by its declared cost (Model.cost) on
+        the reference machine: a fit on each validation fold of ``rows`` training rows (default:
+        the rows its next trials see); None where it declares none."""
+        cost = self.desc.cost
+        if cost is None:
+            return None
+        seen = rows or self.rows or self.fold_rows
+        return max(self.desc.folds, 1) * cost.of(seen, self.desc.columns, self.desc.outputs)
+
+    def measured(self) -> tuple[float, float] | None:
+        """Its first trial's seconds and what its cost predicted for them, once it completed:
+        the evidence that scales every declared cost to this machine (costs.speed)."""
+        first = next((t for t in self.complete if t.number == 0), None)
+        if first is None:
+            return None
+        predicted = self.predicted(first.user_attrs.get(ROWS) or self.fold_rows)
+        return None if predicted is None else (span(first), predicted)
+
     @property
     def finished(self) -> list[FrozenTrial]:
         return [t for t in self.trials if t.state in FINISHED]
@@ -159,10 +178,6 @@ class Learner:
     @property
     def complete(self) -> list[FrozenTrial]:
         return [t for t in self.trials if t.state == TrialState.COMPLETE]
-
-    @property
-    def waiting(self) -> bool:
-        return any(t.state == TrialState.WAITING for t in self.trials)
 
     @property
     def done(self) -> bool:
@@ -286,13 +301,18 @@ def eci(learner: Learner, best: float | None, maximize: bool) -> float:
 
 
 def next_learner(learners: Sequence[Learner], maximize: bool) -> Learner | None:
-    """The learner whose trial runs next: portfolio configurations round-robin, then ECI."""
+    """The learner whose trial runs next: every learner's first configuration, the cheapest by
+    its declared cost first (a learner that declares none counts as free: ties keep their order),
+    then ECI, which also says when a learner's next portfolio configurations run (as FLAML's
+    learners go on from their starting points where it pays): on a 36,000-row table the portfolio
+    round robin spent 20 s of 60 on the second and third configurations of SVM, k-NN and the
+    forests, and LightGBM, the best, ran two trials."""
     open_ = [one for one in learners if not one.skipped and not one.done]
     if not open_:
         return None
-    queued = [one for one in open_ if one.waiting or not one.finished]
-    if queued:
-        return min(queued, key=lambda one: len(one.finished))  # ties: the earlier learner
+    untried = [one for one in open_ if not one.finished]
+    if untried:
+        return min(untried, key=lambda one: one.predicted() or 0.0)  # ties: the earlier learner
     values = [v for v in (one.best(maximize) for one in open_) if v is not None]
     everyone = [v for v in (one.best(maximize) for one in learners) if v is not None] or values
     best = (max if maximize else min)(everyone) if everyone else None
@@ -309,8 +329,9 @@ def share(learner: Learner, learners: Sequence[Learner], left: float) -> float:
     if learner in untried:
         return left / len(untried)
     searching = [one for one in learners if not one.skipped and not one.done]
+    equal = left / max(len(searching), 1)
     longest = max(map(span, learner.finished))
-    return max(4 * longest, left / max(len(searching), 1))
+    return max(4 * longest, equal)
 
 
 def reserve(

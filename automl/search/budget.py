@@ -6,15 +6,19 @@ the time), whose trials run through the trial loop (:mod:`automl.search.trials`)
 study's do; this module decides whose trial runs next and how long it may take
 (:mod:`automl.search.allocation`):
 
-1. **Portfolio first.** Every learner's known-good configurations (``Model.portfolio``: its
-   defaults, then ones its plugin measured) are queued in its study and run round-robin: each
-   learner's first, then each one's second... A learner whose first configuration took longer in
-   an earlier study of the same problem under another seed than it would be given now
-   (:mod:`automl.search.costs`) is not started: it would spend its share and leave with nothing.
+1. **Every learner's first configuration first.** Every learner's known-good configurations
+   (``Model.portfolio``: its defaults, then ones its plugin measured) are queued in its study; each
+   learner's first runs before any learner's second, the cheapest by its declared cost
+   (``Model.cost``) first. A learner whose first trial is predicted to take longer than its share
+   is not started: it would spend its share and leave with nothing
+   (:mod:`automl.search.costs`: its first configuration's time in an earlier study of the same
+   problem under another seed, or else its declared cost scaled to this machine by the first
+   trials already run).
 2. **Then where it pays.** The rest of the time goes, one trial at a time, to the learner with the
    lowest *estimated cost for improvement* (FLAML's ECI, Wang et al., MLSys 2021): the seconds it
    took to improve last time, or since, or, for a learner behind the best, the seconds its last rate
-   of improvement needs to close the gap.
+   of improvement needs to close the gap. A learner's next trials are the rest of its portfolio,
+   then its sampler's.
    **Samples first on large tables** (FLAML's sample-size growth): where a fold has more than
    ``FIRST_SAMPLE`` training rows, a learner's trials see a seeded sample of that many (recorded
    on the trial as ``rows``); after a trial that is its best on the sample, if one four times as
@@ -300,12 +304,23 @@ class _Schedule:
 
     def _fits(self, learner: Learner) -> bool:
         """Whether ``learner``'s first trial can finish in the time it would be given, as far as
-        its earlier studies of this problem tell; if not, it leaves the search before it starts,
-        saying why."""
+        its earlier studies of this problem tell, or else its declared cost scaled to this
+        machine by the first trials already run (automl.search.costs); if not, it leaves the
+        search before it starts, saying why."""
         given = self.cap()
-        if learner.earlier.fits(given):
-            return True
-        learner.skipped = f"{learner.earlier}; it would have had {given:.1f} s of the budget"
+        if learner.earlier.known:
+            if learner.earlier.fits(given):
+                return True
+            why = str(learner.earlier)
+        else:
+            predicted = learner.predicted()
+            if predicted is None:
+                return True
+            speed = costs.speed(m for m in (one.measured() for one in self.learners) if m)
+            if speed * predicted <= given:
+                return True
+            why = _predicted(learner, speed * predicted, speed)
+        learner.skipped = f"{why}; it would have had {given:.1f} s of the budget"
         log.info("%s: %s", learner.exp.model, learner.skipped)
         return False
 
@@ -427,6 +442,19 @@ class _Schedule:
         clock = self.clock
         cap = max(clock.left() - blending(self.learners) - clock.closing, least, SHORTEST)
         return learner.loop.refit(cap, bag=bag)
+
+
+def _predicted(learner: Learner, seconds: float, speed: float) -> str:
+    """Why a learner's declared cost keeps it out: the seconds predicted, for what shape."""
+    desc = learner.desc
+    rows = learner.rows or learner.fold_rows
+    classes = f" of {desc.outputs} classes" if desc.outputs > 1 else ""
+    fits = max(desc.folds, 1)
+    return (
+        f"its first configuration was predicted to take {seconds:.1f} s ({fits} "
+        f"{'fit' if fits == 1 else 'fits'} on {rows:,} rows of {desc.columns} columns{classes}; "
+        f"its declared cost x {speed:.2g}, this machine's measure of it so far)"
+    )
 
 
 def _left_early(learner: Learner) -> None:

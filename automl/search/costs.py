@@ -1,18 +1,23 @@
-"""What a learner's first trial will cost, known before it starts: from the storage's earlier
-studies of the same problem under other seeds (``automl -m seed=0,1,2``, a benchmark's repeats,
-yesterday's run), whose first trial ran the same first portfolio configuration on data of the same
-shape.
+"""What a learner's first trial will cost, known before it starts.
+
+Two sources, the better first: the storage's earlier studies of the same problem under other
+seeds (``automl -m seed=0,1,2``, a benchmark's repeats, yesterday's run), whose first trial ran the
+same first portfolio configuration on data of the same shape (:class:`Earlier`); else the cost its
+plugin declares (``Model.cost``, measured by ``benchmarks/costs.py``: seconds on a reference shape
+and machine, and how they grow with rows, columns and classes), scaled to this machine and data by
+the first trials this comparison has already run (:func:`speed`).
 
 A comparison gives each learner's first trial at most an equal share of what is left
-(:func:`automl.search.allocation.share`); a learner whose first configuration took longer than
-that share in an earlier study, or was stopped by a budget after that long, would only spend its
-share and leave with nothing, so it is not started, and its row says why.
+(:func:`automl.search.allocation.share`); a learner predicted to take longer than that would only
+spend its share and leave with nothing (on a 36,000-row table CatBoost, k-NN and SVM were started,
+stopped at their caps, and the worker stopped with them had to be started again), so it is not
+started, and its row says why.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +26,10 @@ from optuna.trial import TrialState
 
 from automl.storage.records import PROBLEM, STOPPED_BY_BUDGET, span
 
+# A first trial shorter than this is mostly fixed costs (a process, preprocessing), not a measure
+# of how fast this machine fits: it does not scale the declared costs.
+CALIBRATES = 0.5
+SPEEDS = (0.1, 10.0)  # the scaling kept within these bounds: one odd trial cannot skip everyone
 STOPPED_MARGIN = 1.25  # a share this much above what a stopped first trial ran may let it finish
 _OTHER = ("seed", "data")  # what may differ between studies of one problem under other seeds
 
@@ -32,6 +41,11 @@ class Earlier:
 
     finished: tuple[float, ...] = ()
     stopped: tuple[float, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        """Whether any earlier study tells."""
+        return bool(self.finished or self.stopped)
 
     def fits(self, seconds: float) -> bool:
         """Whether a first trial given ``seconds`` may finish: the median of the finished ones is
@@ -91,3 +105,15 @@ def earlier(storage: Any, study: optuna.Study, others: Sequence[Any]) -> Earlier
         elif first.user_attrs.get(STOPPED_BY_BUDGET):
             stopped.append(span(first))
     return Earlier(tuple(finished), tuple(stopped))
+
+
+def speed(measured: Iterable[tuple[float, float]]) -> float:
+    """How many times the declared costs this machine and data take: the median ratio of the
+    seconds first trials took to the seconds their costs predicted (``measured``: pairs of those),
+    over the trials long enough to tell (:data:`CALIBRATES`); 1 before any."""
+    ratios = [took / predicted for took, predicted in measured
+              if took >= CALIBRATES and predicted > 0]  # fmt: skip
+    if not ratios:
+        return 1.0
+    low, high = SPEEDS
+    return min(max(statistics.median(ratios), low), high)

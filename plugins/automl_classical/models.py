@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from automl import Categorical, FitContext, Float, Int, Interval, Model, OneOf
+from automl import Categorical, Cost, FitContext, Float, Int, Interval, Model, OneOf
 
 CLASSIFY = {"task": ["binary", "multiclass"]}
 SCALERS = ("standard", "minmax", "none")
@@ -204,6 +204,19 @@ PORTFOLIO: dict[str, tuple[dict[str, Any], ...]] = {
     ),
 }  # fmt: skip
 
+# What each learner's first configuration's fit costs (automl.Cost): benchmarks/costs.py on the
+# reference machine, 2026-12-04, least squares over ten generated shapes (RESULTS.md), negative
+# exponents (noise) set to 0; measured to predicted within 1.3x (extra trees) to 4x (k-NN).
+COST = {
+    "linear": Cost(0.018, rows=0.73, columns=0.31, outputs=1.4),
+    "knn": Cost(0.18, rows=1.41, columns=0.42, outputs=0.0),
+    "svm": Cost(2.1, rows=1.77, columns=0.03, outputs=0.22),
+    "decision_tree": Cost(0.11, rows=1.25, columns=1.09, outputs=0.05),
+    "random_forest": Cost(3.3, rows=0.95, columns=0.75, outputs=0.0),
+    "extra_trees": Cost(1.2, rows=0.56, columns=0.27, outputs=0.11),
+    "lightgbm": Cost(0.33, rows=0.31, columns=0.87, outputs=0.62),
+}
+
 FOREST_SPACE = {
     "n_estimators": Int(50, 1000, log=True),
     "criterion": Categorical(("gini", "entropy"), when=CLASSIFY),
@@ -225,6 +238,7 @@ def _forest(name: str, build: Any, description: str) -> Model:
         domains=FOREST_DOMAINS,
         preprocessing="ordinal",
         portfolio=PORTFOLIO[name],
+        cost=COST[name],
         description=description,
     )
 
@@ -253,6 +267,7 @@ MODELS = (
         defaults={"scaler": "standard", "max_iter": 1000},
         domains={"C": POSITIVE, "max_iter": COUNT},
         portfolio=PORTFOLIO["linear"],
+        cost=COST["linear"],
         description="logistic regression, or ridge (alpha = 1/C) for regression",
     ),
     Model(
@@ -270,6 +285,7 @@ MODELS = (
         domains={"n_neighbors": COUNT, "p": POSITIVE},
         max_rows=200_000,  # every prediction scans the training rows
         portfolio=PORTFOLIO["knn"],
+        cost=COST["knn"],
         description="k-nearest neighbours behind a scaler",
     ),
     Model(
@@ -291,6 +307,7 @@ MODELS = (
         },
         max_rows=50_000,  # kernel SVMs grow quadratically with rows
         portfolio=PORTFOLIO["svm"],
+        cost=COST["svm"],
         description="support vector machine (SVC/SVR), linear or RBF kernel, behind a scaler",
     ),
     Model(
@@ -309,6 +326,7 @@ MODELS = (
         preprocessing="ordinal",
         description="CART decision tree",
         portfolio=PORTFOLIO["decision_tree"],
+        cost=COST["decision_tree"],
     ),
     _forest("random_forest", build_random_forest, "random forest"),
     _forest("extra_trees", build_extra_trees, "extremely randomised trees"),
@@ -347,5 +365,6 @@ MODELS = (
         fit_watching=fit_lightgbm,
         description="LightGBM gradient-boosted trees, stopped early on the validation fold",
         portfolio=PORTFOLIO["lightgbm"],
+        cost=COST["lightgbm"],
     ),
 )

@@ -317,7 +317,7 @@ class _Schedule:
             if predicted is None:
                 return True
             speed = costs.speed(m for m in (one.measured() for one in self.learners) if m)
-            if speed * predicted <= given:
+            if speed * predicted <= costs.MARGIN * given:
                 return True
             why = _predicted(learner, speed * predicted, speed)
         learner.skipped = f"{why}; it would have had {given:.1f} s of the budget"

@@ -71,15 +71,22 @@ def test_first_trials_go_round_robin_then_to_the_lowest_eci() -> None:
     assert next_learner([fast, slow], maximize=True) is None
 
 
-def test_first_trials_go_cheapest_first_and_later_portfolio_configurations_by_eci() -> None:
-    """The first round by declared cost (a learner that declares none counts as free); a
-    learner's queued portfolio configurations wait for ECI to choose it, not their turn."""
-    heavy = _learner(cost=Cost(60.0))
-    light = _learner(cost=Cost(0.5))
+def test_a_learner_not_yet_started_counts_its_expected_first_trial_as_its_eci() -> None:
+    """FLAML's order: a learner not started counts what its first trial is expected to cost (its
+    declared cost; one that declares none starts at once), so an expensive one waits until the
+    others' next improvements are expected to cost more; queued portfolio configurations wait
+    for ECI to choose their learner, not their turn."""
+    heavy = _learner(cost=Cost(60.0))  # 5 folds of 1,000 rows: 30 s
+    light = _learner(cost=Cost(0.5))  # 0.25 s
     unknown = _learner()
     assert next_learner([heavy, light, unknown], maximize=True) is unknown
     assert next_learner([heavy, light], maximize=True) is light
     best = _learner(_trial(0, 1, 0.80), _trial(1, 1, 0.90))  # ECI 1
+    assert next_learner([heavy, best], maximize=True) is best
+    stuck = _learner(_trial(0, 20, 0.80), _trial(1, 20, 0.90), _trial(2, 20, 0.85))  # ECI 20
+    assert next_learner([heavy, stuck], maximize=True) is stuck
+    stuck.trials.append(_trial(3, 40, 0.85))  # 60 s since it improved: now the heavy one's turn
+    assert next_learner([heavy, stuck], maximize=True) is heavy
     behind = _learner(_trial(0, 3, 0.70))  # its portfolio's next two wait; ECI max(3, 6) = 6
     assert next_learner([behind, best], maximize=True) is best
 

@@ -20,6 +20,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.fitting.protocol import Description
+from automl.search import costs
 from automl.search.costs import Earlier
 from automl.search.trials import TrialLoop
 from automl.settings.experiment import Experiment
@@ -301,36 +302,53 @@ def eci(learner: Learner, best: float | None, maximize: bool) -> float:
 
 
 def next_learner(learners: Sequence[Learner], maximize: bool) -> Learner | None:
-    """The learner whose trial runs next: every learner's first configuration, the cheapest by
-    its declared cost first (a learner that declares none counts as free: ties keep their order),
-    then ECI, which also says when a learner's next portfolio configurations run (as FLAML's
-    learners go on from their starting points where it pays): on a 36,000-row table the portfolio
-    round robin spent 20 s of 60 on the second and third configurations of SVM, k-NN and the
-    forests, and LightGBM, the best, ran two trials."""
+    """The learner whose trial runs next: the lowest estimated cost for improvement (FLAML's
+    ECI, :func:`eci`), where a learner not yet started counts what its first trial is expected to
+    cost (:func:`first_cost`), as FLAML counts its learners' relative costs: the cheap ones start
+    at once, an expensive one when the others' next improvements are expected to cost more. ECI
+    also says when a learner's next portfolio configurations run. On a 36,000-row table a round
+    robin of the portfolios spent 20 s of 60 on the second and third configurations of SVM, k-NN
+    and the forests, and LightGBM, the best, ran two trials; on a 16,500-row table CatBoost's
+    first trial, started in its turn, ran out 19.5 s of 60 and was stopped."""
     open_ = [one for one in learners if not one.skipped and not one.done]
     if not open_:
         return None
-    untried = [one for one in open_ if not one.finished]
-    if untried:
-        return min(untried, key=lambda one: one.predicted() or 0.0)  # ties: the earlier learner
     values = [v for v in (one.best(maximize) for one in open_) if v is not None]
     everyone = [v for v in (one.best(maximize) for one in learners) if v is not None] or values
     best = (max if maximize else min)(everyone) if everyone else None
-    return min(open_, key=lambda one: eci(one, best, maximize))
+    speed = speed_of(learners)
+
+    def cost(one: Learner) -> float:
+        return eci(one, best, maximize) if one.finished else first_cost(one, speed)
+
+    return min(open_, key=cost)  # ties: the earlier learner
+
+
+def speed_of(learners: Sequence[Learner]) -> float:
+    """How many times their declared costs the learners' first trials took here (costs.speed)."""
+    return costs.speed(m for m in (one.measured() for one in learners) if m is not None)
+
+
+def first_cost(learner: Learner, speed: float) -> float:
+    """Seconds its first trial is expected to take: as long as in its earlier studies of this
+    problem, or its declared cost times ``speed``; 0 where neither tells (it starts at once)."""
+    if learner.earlier.known:
+        return learner.earlier.at_least() or 0.0
+    predicted = learner.predicted()
+    return 0.0 if predicted is None else speed * predicted
 
 
 def share(learner: Learner, learners: Sequence[Learner], left: float) -> float:
-    """The most a trial of ``learner`` may take of the ``left`` seconds, besides the cap: an
-    equal share of what is left among the learners still searching, and, after its first, four
-    times its longest trial if more. A first trial too gets no more than that equal share, not
-    an equal share among the learners still to start: the last of those, the most expensive
-    (:func:`next_learner` starts the cheapest first), would take what the others' search would
-    have had. On a 16,500-row table CatBoost, started last with 19.5 s of 60, ran them out and
-    was stopped; given an equal share it is not started (automl.search.costs)."""
+    """The most a trial of ``learner`` may take of the ``left`` seconds, besides the cap. Until
+    every learner has had a first trial, none may take more than an equal share of what is left
+    among those still to start: one slow learner cannot starve the others of their first. Later,
+    a trial may take four times its learner's longest so far, or an equal share among the
+    learners still searching, whichever is more."""
+    untried = [one for one in learners if not one.skipped and not one.finished]
+    if learner in untried:
+        return left / len(untried)
     searching = [one for one in learners if not one.skipped and not one.done]
     equal = left / max(len(searching), 1)
-    if not learner.finished:
-        return equal
     longest = max(map(span, learner.finished))
     return max(4 * longest, equal)
 

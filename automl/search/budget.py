@@ -6,20 +6,19 @@ the time), whose trials run through the trial loop (:mod:`automl.search.trials`)
 study's do; this module decides whose trial runs next and how long it may take
 (:mod:`automl.search.allocation`):
 
-1. **Every learner's first configuration first.** Every learner's known-good configurations
-   (``Model.portfolio``: its defaults, then ones its plugin measured) are queued in its study; each
-   learner's first runs before any learner's second, the cheapest by its declared cost
-   (``Model.cost``) first. A learner whose first trial is predicted to take longer than its share
-   is not started: it would spend its share and leave with nothing
-   (:mod:`automl.search.costs`: its first configuration's time in an earlier study of the same
-   problem under another seed, or else its declared cost scaled to this machine by the first
-   trials already run).
-2. **Then where it pays.** The rest of the time goes, one trial at a time, to the learner with the
-   lowest *estimated cost for improvement* (FLAML's ECI, Wang et al., MLSys 2021): the seconds it
-   took to improve last time, or since, or, for a learner behind the best, the seconds its last rate
-   of improvement needs to close the gap. A learner's next trials are the rest of its portfolio,
-   then its sampler's.
-   **Samples first on large tables** (FLAML's sample-size growth): where a fold has more than
+1. **Where it pays.** Every learner's known-good configurations (``Model.portfolio``: its
+   defaults, then ones its plugin measured) are queued in its study, and the time goes, one trial
+   at a time, to the learner with the lowest *estimated cost for improvement* (FLAML's ECI, Wang
+   et al., MLSys 2021): the seconds it took to improve last time, or since, or, for a learner
+   behind the best, the seconds its last rate of improvement needs to close the gap. A learner not
+   yet started counts what its first trial is expected to cost (:mod:`automl.search.costs`: its
+   first configuration's time in an earlier study of the same problem under another seed, or else
+   its declared cost, ``Model.cost``, scaled to this machine by the first trials already run), as
+   FLAML counts its learners' relative costs: cheap learners start at once, an expensive one when
+   the others' next improvements are expected to cost more. A learner expected to take more than
+   its share is not started: it would spend its share and leave with nothing; nor is one the
+   search never came to; their rows say why.
+2. **Samples first on large tables** (FLAML's sample-size growth): where a fold has more than
    ``FIRST_SAMPLE`` training rows, a learner's trials see a seeded sample of that many (recorded
    on the trial as ``rows``); after a trial that is its best on the sample, if one four times as
    large would fit an equal share of the time left, its trials see four times as many rows (at
@@ -68,9 +67,11 @@ from automl.search.allocation import (
     Clock,
     Learner,
     blending,
+    first_cost,
     next_learner,
     reserve,
     share,
+    speed_of,
 )
 from automl.search.recovery import recover, retry_stale
 from automl.search.study import Summary, open_study, summarize
@@ -299,8 +300,9 @@ class _Schedule:
             learner.loop.rows = learner.rows
             self._trial(learner)
             self.save()
+        speed = speed_of(self.learners)
         for learner in self.learners:
-            _left_early(learner)
+            _left_early(learner, first_cost(learner, speed))
 
     def _fits(self, learner: Learner) -> bool:
         """Whether ``learner``'s first trial can finish in the time it would be given, as far as
@@ -316,7 +318,7 @@ class _Schedule:
             predicted = learner.predicted()
             if predicted is None:
                 return True
-            speed = costs.speed(m for m in (one.measured() for one in self.learners) if m)
+            speed = speed_of(self.learners)
             if speed * predicted <= costs.MARGIN * given:
                 return True
             why = _predicted(learner, speed * predicted, speed)
@@ -457,11 +459,17 @@ def _predicted(learner: Learner, seconds: float, speed: float) -> str:
     )
 
 
-def _left_early(learner: Learner) -> None:
-    """After the search: why a learner without a completed trial has none, on its row."""
+def _left_early(learner: Learner, expected: float) -> None:
+    """After the search: why a learner without a completed trial has none, on its row
+    (``expected``: the seconds its first trial was expected to take)."""
     if not learner.complete and not learner.skipped:
         if any(t.user_attrs.get(STOPPED_BY_BUDGET) for t in learner.finished):
             learner.skipped = "its trial was stopped by the budget"  # in an earlier run
+        elif not learner.finished and expected > 0:
+            learner.skipped = (
+                f"not started: its first trial was expected to take {expected:.1f} s, more than "
+                "the other learners' next improvements until the budget was spent"
+            )
         elif not learner.finished:
             learner.skipped = "no time was left of the budget for its first trial"
     if learner.skipped and not learner.complete:

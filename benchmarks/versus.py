@@ -412,6 +412,7 @@ def bags(runs: list[dict], budgets: list[float], datasets: list[str], rows: Any 
 
 
 LARGE = 10_000  # training rows from which a table counts as large
+BOOSTING = ("lightgbm", "xgboost", "catboost")  # issue 28: the best of them completes 10 trials
 
 
 def large(runs: list[dict], budgets: list[float], datasets: list[str], rows: dict) -> None:
@@ -419,11 +420,16 @@ def large(runs: list[dict], budgets: list[float], datasets: list[str], rows: dic
     (mean over seeds) and how many of its first trials the budget stopped, with the pick's test
     score: where the minute went."""
     for budget in budgets:
+        boosted, stopped = [], []
         for name in datasets:
             mine = [r["harness"] for r in runs if r["dataset"] == name and r["budget"] == budget
                     and "trials" in r["harness"]]  # fmt: skip
             if rows[name] <= LARGE or not mine:
                 continue
+            best = max(BOOSTING, key=lambda m: statistics.fmean(
+                r["trials"].get(m, [0])[0] for r in mine))  # fmt: skip
+            boosted.append((name, best, statistics.fmean(r["trials"].get(best, [0])[0]
+                                                         for r in mine)))  # fmt: skip
             learners = sorted({m for r in mine for m in r["trials"]})
             cells = []
             for model in learners:
@@ -433,8 +439,18 @@ def large(runs: list[dict], budgets: list[float], datasets: list[str], rows: dic
                 skipped = sum(d[0] == 0 and d[1] == 0 and bool(d[2]) for d in done)
                 cells.append(f"{model} {completed:g}" + (f" ({first} first stopped)" if first else "")
                              + (f" ({skipped} not started)" if skipped else ""))  # fmt: skip
+                if first > 1:
+                    stopped.append(f"{model} on {name} ({first} of {len(done)})")
             score = statistics.fmean(r["score"] for r in mine if "score" in r)
             print(f"| {name} | {rows[name]} | {budget:g} | {score:.4f} | {', '.join(cells)} |")
+        if boosted:
+            print(
+                f"\nbudget {budget:g} s: the best boosting learner's trials (mean over seeds): "
+                + ", ".join(f"{n} {m} {t:g}" for n, m, t in boosted)
+                + f"; at least 10 on {sum(t >= 10 for *_, t in boosted)} of {len(boosted)}"
+            )
+            print("first trials stopped by the budget more than once on a dataset: "
+                  + (", ".join(stopped) or "none") + "\n")  # fmt: skip
 
 
 RULES = ("former", "none", "log_loss", "brier")  # the former pick; the pick with each tie-break

@@ -4,6 +4,7 @@ values, scikit-learn's estimator contract, and saved rows that reload to their s
 from __future__ import annotations
 
 import pickle
+import time
 
 import numpy as np
 import optuna
@@ -117,3 +118,39 @@ def test_a_categorical_column_without_a_value_in_training_is_no_failure(tmp_path
     params = desc.space.complete({**dict(desc.portfolio[0]), **SMALL.get(model, {})})
     assert np.isfinite(fitter.trial(FitTrial(0, params)).score)
     assert np.isfinite(fitter.refit(Refit(params, trial=0)).test_score)
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost", "catboost"])
+def test_a_boosting_fit_past_its_deadline_stops_with_the_rounds_it_made(model) -> None:
+    """A slow learning rate, 2,000 rounds, and a deadline already past: each library stops after
+    its first round, and its model, so cut, predicts; the rounds found say so."""
+    from sklearn.datasets import make_classification
+
+    from automl.plugin.manager import load_registry
+    from automl.plugin.types import FitContext
+
+    X, y = make_classification(600, 8, random_state=0)
+    learner = load_registry().model(model)
+    params = {**learner.defaults, ROUNDS[model]: 2000, "learning_rate": 0.01}
+    context = FitContext(task=Task.BINARY, seed=0, threads=1, n_classes=2)
+    watch = learner.fit_watching
+    assert watch is not None
+    estimator = learner.build(params, context)
+    found = watch(estimator, X[:400], y[:400], X[400:], y[400:], time.monotonic())
+    assert found[ROUNDS[model]] <= 2
+    assert estimator.predict(X[400:]).shape == (200,)
+    unbounded = watch(learner.build(params, context), X[:400], y[:400], X[400:], y[400:], None)
+    assert unbounded[ROUNDS[model]] > 10 * found[ROUNDS[model]]
+
+
+def test_a_trial_of_a_boosting_learner_ends_by_its_cap_with_a_score(tmp_path) -> None:
+    """The trial's cap, shared by its folds: a trial that would boost for longer completes by
+    it, each fold cut short, instead of being stopped with nothing."""
+    exp = _experiment(tmp_path, "catboost", "classification", "cv", final="refit")
+    fitter = Fitter()
+    desc = fitter.open(Open(exp))
+    params = desc.space.complete({**dict(desc.portfolio[0]), "learning_rate": 0.005})
+    started = time.monotonic()
+    result = fitter.trial(FitTrial(0, params, cap=1.0))
+    assert time.monotonic() - started < 1.0
+    assert np.isfinite(result.score) and result.found["iterations"] < 2000

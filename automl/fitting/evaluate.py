@@ -80,12 +80,14 @@ def fit_and_score(
     y_eval: np.ndarray,
     preprocess: bool = False,
     watch: bool = False,
+    deadline: float | None = None,
 ) -> Outcome:
     """Build ``model`` with ``params``, fit on the training rows and score on the evaluation rows.
 
     With ``preprocess``, the estimator goes behind its family's preprocessing (for the final model,
     which must predict on raw rows); trials get folds that are preprocessed already. With
-    ``watch``, a learner that stops early (``Model.fit_watching``) watches the evaluation rows.
+    ``watch``, a learner that stops early (``Model.fit_watching``) watches the evaluation rows,
+    and stops by ``deadline`` (``time.monotonic()``), keeping the rounds it made.
     """
     estimator = model.build(params, context)
     if preprocess:
@@ -94,7 +96,7 @@ def fit_and_score(
     found: Mapping[str, Any] = {}
     if watch and model.fit_watching is not None:
         X_seen, y_seen = _seen(X_eval, y_eval, y_train, context)
-        found = dict(model.fit_watching(estimator, X_train, y_train, X_seen, y_seen))
+        found = dict(model.fit_watching(estimator, X_train, y_train, X_seen, y_seen, deadline))
     else:
         estimator.fit(X_train, y_train)
     fitted = time.perf_counter()

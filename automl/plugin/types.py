@@ -178,11 +178,14 @@ class Model:
     # others once per population (with its first member), so that the members fit one program.
     population_varies: frozenset[str] = frozenset()
     # Fits a built estimator while it watches a trial fold's validation rows (early stopping):
-    # ``fit_watching(estimator, X, y, X_valid, y_valid)`` fits it in place and returns the
-    # parameters it settled on (``{"n_estimators": 137}``). A refit on all rows takes their mean
-    # over the folds; the trial's fold models (its bag) are the early-stopped ones. The validation
-    # rows it sees are those whose class the training rows hold. None: ``estimator.fit(X, y)``.
-    fit_watching: Callable[[Any, Any, Any, Any, Any], Mapping[str, Any]] | None = None
+    # ``fit_watching(estimator, X, y, X_valid, y_valid, deadline)`` fits it in place and returns
+    # the parameters it settled on (``{"n_estimators": 137}``). A refit on all rows takes their
+    # mean over the folds; the trial's fold models (its bag) are the early-stopped ones. The
+    # validation rows it sees are those whose class the training rows hold. ``deadline`` (on
+    # ``time.monotonic()``'s clock, or None) is when it must have stopped, keeping the rounds it
+    # made, so that a budget's trial ends with a model instead of being stopped with nothing.
+    # None: ``estimator.fit(X, y)``.
+    fit_watching: Callable[[Any, Any, Any, Any, Any, float | None], Mapping[str, Any]] | None = None
     # What its first portfolio configuration's fit costs and how that grows with the data's shape;
     # None: unknown (only its earlier studies of the same problem can tell, automl.search.costs).
     cost: Cost | None = None

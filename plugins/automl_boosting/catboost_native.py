@@ -9,6 +9,7 @@ plain estimator: ``fit``, ``predict``, ``predict_proba``, ``classes_``, cloned a
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,16 @@ def as_catboost(X: Any, categorical: list[str] | None = None) -> tuple[Any, list
         values = X[column].astype(object)
         X[column] = values.where(values.notna(), MISSING).astype(str)
     return X, categorical
+
+
+class _Until:
+    """A CatBoost callback that ends training at ``deadline`` (``time.monotonic()``)."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def after_iteration(self, info: Any) -> bool:
+        return time.monotonic() < self.deadline  # False stops
 
 
 class _CatBoost(BaseEstimator):
@@ -85,18 +96,22 @@ class _CatBoost(BaseEstimator):
 
     def fit(
         self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None,
-        early_stopping_rounds: int | None = None,
+        early_stopping_rounds: int | None = None, deadline: float | None = None,
     ) -> _CatBoost:  # fmt: skip
         """Fit; with ``eval_set`` (validation rows and targets) and ``early_stopping_rounds``,
-        stop when its loss has not improved for that many rounds, cut to the best iteration."""
+        stop when its loss has not improved for that many rounds, cut to the best iteration;
+        with ``deadline`` (``time.monotonic()``), stop then too (on the CPU: CatBoost's GPU
+        training takes no callbacks)."""
         X, y = self._checked(X, y)
         X, self.categorical_ = as_catboost(X)
         self.model_ = self._library()(**self._options())
-        watched = {}
+        watched: dict[str, Any] = {}
         if eval_set is not None:
             X_valid, y_valid = eval_set
             watched = {"eval_set": (as_catboost(X_valid, self.categorical_)[0], y_valid),
                        "early_stopping_rounds": early_stopping_rounds, "use_best_model": True}  # fmt: skip
+        if deadline is not None and self.device != "cuda":
+            watched["callbacks"] = [_Until(deadline)]
         self.model_.fit(X, y, cat_features=self.categorical_ or None, **watched)
         self.device_ = "cuda" if self.device == "cuda" else "cpu"
         return self
@@ -128,14 +143,14 @@ class CatBoostClassifier(ClassifierMixin, _CatBoost):
 
     def fit(
         self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None,
-        early_stopping_rounds: int | None = None,
+        early_stopping_rounds: int | None = None, deadline: float | None = None,
     ) -> CatBoostClassifier:  # fmt: skip
         _, checked = self._checked(X, y)
         check_classification_targets(checked)
         self.classes_ = np.unique(checked)
         if len(self.classes_) < 2:
             raise ValueError(f"CatBoost needs 2 classes or more; got 1 class ({self.classes_[0]})")
-        super().fit(X, y, eval_set, early_stopping_rounds)
+        super().fit(X, y, eval_set, early_stopping_rounds, deadline)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:

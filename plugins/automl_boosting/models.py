@@ -8,6 +8,7 @@ keeps a CPU machine's and a GPU machine's results the same.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,18 +44,45 @@ def build_xgboost(params: Mapping[str, Any], context: FitContext) -> Any:
 PATIENCE = 50
 
 
-def fit_xgboost(estimator: Any, X: Any, y: Any, X_valid: Any, y_valid: Any) -> dict[str, Any]:
+def _until(deadline: float) -> Any:
+    """An XGBoost callback that ends boosting at ``deadline`` (``time.monotonic()``); the model
+    predicts with its best round so far, as after early stopping. (Made here: XGBoost is
+    imported only when a learner fits.)"""
+    from xgboost.callback import TrainingCallback
+
+    class Until(TrainingCallback):
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            return time.monotonic() >= deadline
+
+    return Until()
+
+
+def fit_xgboost(
+    estimator: Any, X: Any, y: Any, X_valid: Any, y_valid: Any, deadline: float | None = None
+) -> dict[str, Any]:
     """Boost until XGBoost's own validation loss (log loss, or squared error) has not improved
-    for ``PATIENCE`` rounds; the model predicts with its best round, which the refit takes."""
-    estimator.set_params(early_stopping_rounds=PATIENCE)
-    estimator.fit(X, y, eval_set=[(X_valid, y_valid)], verbose=False)
-    return {"n_estimators": int(estimator.best_iteration) + 1}
+    for ``PATIENCE`` rounds, or until ``deadline``; the model predicts with its best round, which
+    the refit takes."""
+    estimator.set_params(
+        early_stopping_rounds=PATIENCE, callbacks=None if deadline is None else [_until(deadline)]
+    )
+    try:
+        estimator.fit(X, y, eval_set=[(X_valid, y_valid)], verbose=False)
+    finally:
+        estimator.set_params(callbacks=None)  # a fold model kept in a bag carries no deadline
+    try:
+        return {"n_estimators": int(estimator.best_iteration) + 1}
+    except AttributeError:  # stopped by the deadline before early stopping kept a best round
+        return {"n_estimators": int(estimator.get_booster().num_boosted_rounds())}
 
 
-def fit_catboost(estimator: Any, X: Any, y: Any, X_valid: Any, y_valid: Any) -> dict[str, Any]:
-    """CatBoost's early stopping on the validation rows (its own loss); the model is cut to its
-    best iteration, which the refit takes."""
-    estimator.fit(X, y, eval_set=(X_valid, y_valid), early_stopping_rounds=PATIENCE)
+def fit_catboost(
+    estimator: Any, X: Any, y: Any, X_valid: Any, y_valid: Any, deadline: float | None = None
+) -> dict[str, Any]:
+    """CatBoost's early stopping on the validation rows (its own loss), and a stop at
+    ``deadline``; the model is cut to its best iteration, which the refit takes."""
+    estimator.fit(X, y, eval_set=(X_valid, y_valid), early_stopping_rounds=PATIENCE,
+                  deadline=deadline)  # fmt: skip
     return {"iterations": estimator.best_iteration_ + 1}
 
 

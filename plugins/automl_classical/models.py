@@ -9,6 +9,7 @@ is loaded.
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -110,9 +111,12 @@ def build_lightgbm(params: Mapping[str, Any], context: FitContext) -> Any:
 PATIENCE = 50
 
 
-def fit_lightgbm(estimator: Any, X: Any, y: Any, X_valid: Any, y_valid: Any) -> dict[str, Any]:
+def fit_lightgbm(
+    estimator: Any, X: Any, y: Any, X_valid: Any, y_valid: Any, deadline: float | None = None
+) -> dict[str, Any]:
     """Boost until the validation loss (LightGBM's own: log loss, or L2) has not improved for
-    ``PATIENCE`` rounds; the model keeps its best round, which the refit takes."""
+    ``PATIENCE`` rounds, or until ``deadline`` (``time.monotonic()``), keeping the rounds made;
+    the model keeps its best round, which the refit takes."""
     from lightgbm import early_stopping
 
     watched = (  # LightGBM 4.6 renamed eval_set, and warns where it is still used
@@ -120,9 +124,24 @@ def fit_lightgbm(estimator: Any, X: Any, y: Any, X_valid: Any, y_valid: Any) -> 
         if "eval_X" in inspect.signature(estimator.fit).parameters
         else {"eval_set": [(X_valid, y_valid)]}
     )
-    estimator.fit(X, y, **watched,
-                  callbacks=[early_stopping(PATIENCE, first_metric_only=True, verbose=False)])  # fmt: skip
+    callbacks = [early_stopping(PATIENCE, first_metric_only=True, verbose=False)]
+    if deadline is not None:
+        callbacks.append(_until(deadline))
+    estimator.fit(X, y, **watched, callbacks=callbacks)
     return {"n_estimators": int(estimator.best_iteration_ or estimator.n_estimators)}
+
+
+def _until(deadline: float) -> Any:
+    """A LightGBM callback that ends boosting at ``deadline``, its model keeping every round made
+    (the rounds since its best are fewer than ``PATIENCE``)."""
+    from lightgbm.callback import EarlyStopException
+
+    def stop(env: Any) -> None:
+        if time.monotonic() >= deadline:
+            raise EarlyStopException(env.iteration, env.evaluation_result_list)
+
+    stop.order = 40  # type: ignore[attr-defined]  # after early stopping's (30)
+    return stop
 
 
 def build_dummy(params: Mapping[str, Any], context: FitContext) -> Any:

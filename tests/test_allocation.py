@@ -125,3 +125,22 @@ def test_the_budget_counts_from_the_process_start_unless_the_process_ran_somethi
     # exec'd the command; that is not the budget's time.
     late = started + allocation.EXEC_GRACE + 60.0
     assert allocation.process_started(began=late) == late
+
+
+def test_a_learner_the_search_never_came_to_says_what_its_first_trial_was_expected_to_take() -> (
+    None
+):
+    from automl.search.budget import _left_early
+
+    learner = _learner(cost=Cost(60.0))
+    learner.study = optuna.create_study()
+    _left_early(learner, 30.0)
+    assert learner.skipped == (
+        "not started: its first trial was expected to take 30.0 s, more than the other learners' "
+        "next improvements until the budget was spent"
+    )
+    assert learner.study.user_attrs["result"]["error"] == f"skipped: {learner.skipped}"
+    unknown = _learner()
+    unknown.study = optuna.create_study()
+    _left_early(unknown, 0.0)
+    assert unknown.skipped == "no time was left of the budget for its first trial"

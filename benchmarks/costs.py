@@ -10,8 +10,9 @@ by the trials the comparison has already run. This script fits those four number
 
 Each shape is a generated table (scikit-learn's ``make_classification`` or ``make_regression``,
 two of its columns turned into categories, some values missing), written as a CSV and run through
-the harness's own fitting code (its preprocessing, a 20% holdout, the learner's early stopping):
-one trial of the learner's first portfolio configuration, timed fit plus prediction. Least squares
+the harness's own fitting code (its preprocessing, a 20% holdout, the learner's early stopping,
+every core as the command's default ``threads=0``): one trial of the learner's first portfolio
+configuration, timed fit plus prediction. Least squares
 on the logarithms gives the exponents; the table prints them with the fit's worst ratio of
 measured to predicted, on this machine.
 

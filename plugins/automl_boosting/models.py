@@ -51,7 +51,7 @@ def _until(deadline: float) -> Any:
     from xgboost.callback import TrainingCallback
 
     class Until(TrainingCallback):
-        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        def after_iteration(self, model: Any, epoch: int, _log: Any) -> bool:  # noqa: ARG002
             return time.monotonic() >= deadline
 
     return Until()

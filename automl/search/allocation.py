@@ -1,10 +1,10 @@
 """How one budget's time is shared among the learners of a comparison.
 
 A :class:`Learner` is one learner's study as the comparison sees it; the :class:`Clock` is the
-budget's time; :func:`next_learner` says whose trial runs next (every learner's first
-configuration, the cheapest predicted first, then FLAML's estimated cost for improvement,
-:func:`eci`); :func:`share` says how long that trial may take; :func:`reserve` what the end of the
-comparison (refits, ensemble, closing) still needs.
+budget's time; :func:`next_learner` says whose trial runs next (FLAML's estimated cost for
+improvement, :func:`eci`, a learner not yet started counting its expected first trial,
+:func:`first_cost`); :func:`share` says how long that trial may take; :func:`reserve` what the end
+of the comparison (refits, ensemble, closing) still needs.
 """
 
 from __future__ import annotations
@@ -316,7 +316,9 @@ def next_learner(learners: Sequence[Learner], maximize: bool) -> Learner | None:
     values = [v for v in (one.best(maximize) for one in open_) if v is not None]
     everyone = [v for v in (one.best(maximize) for one in learners) if v is not None] or values
     best = (max if maximize else min)(everyone) if everyone else None
-    speed = speed_of(learners)
+    # The machine's measure of the declared costs, read only while some learner is still to start:
+    # once every learner has, each trial's choice costs no pass over their first trials.
+    speed = speed_of(learners) if any(not one.finished for one in open_) else 1.0
 
     def cost(one: Learner) -> float:
         return eci(one, best, maximize) if one.finished else first_cost(one, speed)

@@ -150,7 +150,7 @@ def test_a_trial_of_a_boosting_learner_ends_by_its_cap_with_a_score(tmp_path) ->
     fitter = Fitter()
     desc = fitter.open(Open(exp))
     params = desc.space.complete({**dict(desc.portfolio[0]), "learning_rate": 0.005})
-    started = time.monotonic()
     result = fitter.trial(FitTrial(0, params, cap=1.0))
-    assert time.monotonic() - started < 1.0
-    assert np.isfinite(result.score) and result.found["iterations"] < 2000
+    assert np.isfinite(result.score)
+    uncapped = fitter.trial(FitTrial(1, params))  # the same trial, boosting until it stops itself
+    assert result.found["iterations"] < uncapped.found["iterations"]

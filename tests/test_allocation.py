@@ -104,9 +104,14 @@ def test_a_declared_cost_predicts_one_fit_per_fold_on_the_rows_the_trials_see() 
 
 def test_the_machine_scales_declared_costs_by_the_median_first_trial() -> None:
     assert costs.speed([]) == 1.0
-    # (took, predicted): the trial under CALIBRATES tells nothing; median of 2, 3 and 4 is 3.
-    assert costs.speed([(0.1, 0.001), (2.0, 1.0), (3.0, 1.0), (8.0, 2.0)]) == pytest.approx(3.0)
-    assert costs.speed([(100.0, 0.01)]) == costs.SPEEDS[1]  # one odd trial is bounded
+    # (took, predicted): a trial predicted under CALIBRATES tells nothing, however long it took
+    # (fixed costs); median of 2, 3 and 4 is 3.
+    assert costs.speed([(5.0, 0.01), (2.0, 1.0), (3.0, 1.0), (8.0, 2.0)]) == pytest.approx(3.0)
+    # One that took little of what it was predicted counts: dropping it would keep only the
+    # trials the costs underpredicted.
+    assert costs.speed([(0.1, 1.0), (0.2, 1.0), (1.3, 1.0)]) == pytest.approx(0.2)
+    assert costs.speed([(100.0, 1.0)]) == costs.SPEEDS[1]  # one odd trial is bounded
+    assert costs.speed([(0.001, 1.0)]) == costs.SPEEDS[0]
     first = _trial(0, 2.0, 0.9)
     learner = _learner(first, cost=Cost(1.0))
     took, predicted = learner.measured()

@@ -118,3 +118,18 @@ def test_config_yaml_is_plain_omegaconf() -> None:
 
 def test_glob_sweeps_are_left_to_hydra(registry) -> None:
     check_names(["-m", "model=glob(*)"], registry)
+
+
+def test_budget_mode_keeps_hydras_flags_after_its_overrides(registry) -> None:
+    """``automl budget=30 --cfg job``: the overrides budget mode adds go after the command line's
+    last override, so that argparse still reads the overrides as one run and ``job`` as --cfg's."""
+    from hydra._internal.utils import get_args_parser
+
+    from automl.config import sweep
+
+    args = sweep.arguments(["budget=30", "model=knn,dummy", "--cfg", "job"], registry)
+    assert args[-2:] == ["--cfg", "job"]
+    assert "learners=[knn,dummy]" in args and "search=budget" in args
+    flags = get_args_parser().parse_args(args)
+    assert flags.cfg == "job" and "search=budget" in flags.overrides
+    assert sweep.arguments(["--info", "budget=30"], registry)[0] == "--info"

@@ -22,7 +22,7 @@ def _parsed(args: list[str]) -> list[tuple[str, object]]:
     out: list[tuple[str, object]] = []
     for arg in args:
         override = None
-        if "=" in arg and not arg.startswith("-"):
+        if _is_override(arg):
             try:
                 (override,) = OverridesParser.create().parse_overrides([arg])
             except HydraException:
@@ -53,6 +53,10 @@ def arguments(args: list[str], registry: Registry) -> list[str]:
         return args
     out: list[str] = []
     learners: list[str] | None = None
+    # Where the overrides this adds go: after the command line's last override, so that Hydra's
+    # flags and their values (``--cfg job``, ``--info``) stay after every override, as argparse
+    # takes the overrides only as one run of positional arguments.
+    last = 0
     for arg, override in parsed:
         key = getattr(override, "key_or_group", "")
         if key == "model":
@@ -65,14 +69,22 @@ def arguments(args: list[str], registry: Registry) -> list[str]:
                 f"(automl model=NAME {arg})"
             )
         out.append(arg)
+        if _is_override(arg):
+            last = len(out)
+    added: list[str] = []
     if learners is not None:
-        out.append(f"learners=[{','.join(learners)}]")
+        added.append(f"learners=[{','.join(learners)}]")
     chosen = learners or list(keys["learners"].value() if "learners" in keys else [])
     chosen = chosen or registry.default_comparison()
-    out.append(f"hydra.sweeper.params.model={chosen[0]}")
-    out.append("hydra.sweep.subdir=${hydra.job.num}-${dataset.name}-budget")
+    added.append(f"hydra.sweeper.params.model={chosen[0]}")
+    added.append("hydra.sweep.subdir=${hydra.job.num}-${dataset.name}-budget")
     if not any(k == "validation" or k.startswith("validation.") for k in keys):
-        out.append("validation=auto")
+        added.append("validation=auto")
     if not any(k == "search" for k in keys):
-        out.append("search=budget")
-    return out
+        added.append("search=budget")
+    return out[:last] + added + out[last:]
+
+
+def _is_override(arg: str) -> bool:
+    """Whether a command-line argument is an override (``key=value``), not a flag or its value."""
+    return "=" in arg and not arg.startswith("-")

@@ -18,7 +18,14 @@ hookimpl = pluggy.HookimplMarker("automl")
 from automl.plugin.domain import Interval, OneOf  # noqa: E402
 from automl.plugin.errors import UserError  # noqa: E402
 from automl.plugin.space import Categorical, Float, Int  # noqa: E402
-from automl.plugin.task import ALL_TASKS, CLASSIFICATION, Task, parse_task  # noqa: E402
+from automl.plugin.task import (  # noqa: E402
+    ALL_TASKS,
+    CLASSIFICATION,
+    CLASSIFICATION_WORD,
+    Task,
+    classes_task,
+    parse_task,
+)
 from automl.plugin.types import (  # noqa: E402
     Cost,
     Data,
@@ -40,6 +47,7 @@ def load(path: str) -> Any:
 __all__ = [
     "ALL_TASKS",
     "CLASSIFICATION",
+    "CLASSIFICATION_WORD",
     "Categorical",
     "Cost",
     "Data",
@@ -55,6 +63,7 @@ __all__ = [
     "Task",
     "UserError",
     "__version__",
+    "classes_task",
     "hookimpl",
     "load",
     "parse_task",

@@ -130,3 +130,16 @@ def test_test_labels_never_seen_in_training_are_a_user_error(tmp_path) -> None:
     data = load_file(train, test_path=test)
     with pytest.raises(UserError, match=r"test labels never seen in training: \['z'\]"):
         prepare(data, "t", SplitConfig())
+
+
+def test_task_classification_means_binary_or_multiclass_from_the_labels(tmp_path) -> None:
+    # 30 distinct integer labels would be inferred as regression; the user's word says otherwise.
+    many = "a,target\n" + "\n".join(f"{i},{i % 30}" for i in range(300)) + "\n"
+    assert load_file(_write(tmp_path, many)).task is None  # inferred later: regression
+    data = load_file(_write(tmp_path, many), task="classification")
+    assert data.task is Task.MULTICLASS
+    assert prepare(data, "t", SplitConfig()).task is Task.MULTICLASS
+    two = "a,target\n" + "\n".join(f"{i},{i % 2}" for i in range(20)) + "\n"
+    assert load_file(_write(tmp_path, two, "two.csv"), task="classification").task is Task.BINARY
+    with pytest.raises(UserError, match="available: auto, classification, binary"):
+        load_file(_write(tmp_path, two, "two.csv"), task="classify")

@@ -30,17 +30,32 @@ ALL_TASKS = frozenset(Task)
 CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
 
 
+# The word scikit-learn's and FLAML's users type: binary or multiclass, as the labels say.
+CLASSIFICATION_WORD = "classification"
+
+
 def parse_task(value: str | Task | None) -> Task | None:
-    """``auto``/``None`` mean infer; anything else must name a task."""
+    """``auto``/``None`` mean infer; ``classification`` must be resolved from the labels
+    (:func:`classes_task`) by the caller that has them; anything else must name a task."""
     if value is None or isinstance(value, Task):
         return value
-    if value == "auto":
+    if value in ("auto", CLASSIFICATION_WORD):
         return None
     try:
         return Task(value)
     except ValueError:
         names = ", ".join(t.value for t in Task)
-        raise UserError(f"unknown task '{value}'; available: auto, {names}") from None
+        raise UserError(
+            f"unknown task '{value}'; available: auto, {CLASSIFICATION_WORD}, {names}"
+        ) from None
+
+
+def classes_task(y: np.ndarray | pd.Series) -> Task:
+    """Binary or multiclass by the number of distinct labels, whatever their type (a numeric
+    target with many integer values is classification when the user says so)."""
+    import pandas as pd  # as in infer_task
+
+    return Task.BINARY if pd.Series(np.asarray(y)).dropna().nunique() <= 2 else Task.MULTICLASS
 
 
 def infer_task(y: np.ndarray | pd.Series) -> Task:

@@ -33,7 +33,7 @@ def _bundled(name: str) -> Any:
 FILE_OPTIONS = {
     "path": "???",
     "target": "target",
-    "task": "auto",  # auto, binary, multiclass or regression
+    "task": "auto",  # auto, classification (binary or multiclass), binary, multiclass, regression
     "test_path": None,  # a separate test table with the same columns
     "format": "auto",  # auto (from the suffix), csv, parquet or arff
     "sep": ",",

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from automl import Data, Task, UserError, parse_task
+from automl import CLASSIFICATION_WORD, Data, Task, UserError, classes_task, parse_task
 
 log = logging.getLogger(__name__)
 FORMATS = ("csv", "parquet", "arff")
@@ -193,6 +193,8 @@ def load_file(
                 f"{Path(test_path).name} lacks column {absent[0]!r} of the training file"
             )
         X_test = X_test[X.columns]
+    if task == CLASSIFICATION_WORD:
+        kind = classes_task(y)
     if kind is not Task.REGRESSION and pd.api.types.is_float_dtype(y) and (y % 1 == 0).all():
         y, y_test = y.astype(int), None if y_test is None else y_test.astype(int)  # 1.0 -> class 1
     name = re.sub(r"[_-]train$", "", Path(path.split("?")[0]).name.split(".")[0])

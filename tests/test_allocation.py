@@ -45,13 +45,17 @@ def test_eci_of_the_best_learner_is_the_time_it_took_to_improve() -> None:
     assert eci(best, 0.90, maximize=True) == 2.0
 
 
-def test_eci_of_a_learner_behind_is_the_time_to_close_the_gap() -> None:
-    # Improved by 0.1 in 2 s (0.05 per second); 0.2 behind the best: 4 s.
+def test_eci_of_a_learner_behind_is_twice_the_time_to_close_the_gap() -> None:
+    # Improved by 0.1 in 2 s (0.05 per second); 0.2 behind the best: twice 4 s (FLAML's).
     behind = _learner(_trial(0, 1, 0.60), _trial(1, 2, 0.70))
-    assert eci(behind, 0.90, maximize=True) == pytest.approx(4.0)
+    assert eci(behind, 0.90, maximize=True) == pytest.approx(8.0)
     # Minimising, the same in the other direction.
     lower = _learner(_trial(0, 1, 0.40), _trial(1, 2, 0.30))
-    assert eci(lower, 0.10, maximize=False) == pytest.approx(4.0)
+    assert eci(lower, 0.10, maximize=False) == pytest.approx(8.0)
+    # Time spent since without improving slows its speed: 0.1 in the 4 s since the improvement
+    # before, so 2 x 0.2 / 0.025 = 16 s.
+    stalled = _learner(_trial(0, 1, 0.60), _trial(1, 2, 0.70), _trial(2, 2, 0.65))
+    assert eci(stalled, 0.90, maximize=True) == pytest.approx(16.0)
 
 
 def test_a_learner_that_never_succeeded_costs_what_it_spent() -> None:

@@ -280,7 +280,13 @@ class Learner:
 
 
 def eci(learner: Learner, best: float | None, maximize: bool) -> float:
-    """FLAML's estimated cost for improvement of one learner, in seconds of search."""
+    """FLAML's estimated cost for improvement of one learner, in seconds of search: for the
+    leader, the longer of its last improvement's time and the time since; for a learner behind
+    it, at least twice its gap to the best over its speed, the speed being its last improvement
+    over the time from the improvement before to now (flaml/automl/automl.py,
+    ``_select_estimator``). A speed over the last improvement's own interval alone, and the gap
+    counted once, made a learner far behind look cheap: on a 16,500-row table k-NN, 30% behind
+    in RMSE, ran seven trials in the middle of the minute while LightGBM, the best, waited."""
     spent, sign = 0.0, 1.0 if maximize else -1.0
     improved: list[tuple[float, float]] = []  # (seconds spent when found, value), each a new best
     for t in learner.finished:
@@ -297,8 +303,8 @@ def eci(learner: Learner, best: float | None, maximize: bool) -> float:
         return own
     if previous is None:
         return max(own, 2 * spent)
-    rate = abs(value - previous) / max(k1 - k2, 1e-9)
-    return max(own, abs(best - value) / rate if rate > 0 else math.inf)
+    rate = abs(value - previous) / max(spent - k2, 1e-9)
+    return max(own, 2 * abs(best - value) / rate if rate > 0 else math.inf)
 
 
 def next_learner(learners: Sequence[Learner], maximize: bool) -> Learner | None:

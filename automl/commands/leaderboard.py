@@ -26,13 +26,21 @@ def main(argv: list[str] | None = None) -> None:
         "--all", action="store_true",
         help="a row per study; by default only the latest study of each (model, seed) is shown",
     )  # fmt: skip
+    parser.add_argument(
+        "--format", choices=["leaderboard", "amlb"], default="leaderboard",
+        help="leaderboard: Markdown and CSV per dataset (default); amlb: the AutoML Benchmark's "
+        "results.csv columns, one row per learner and one for the pick, in DIR/amlb/",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
-        paths = rebuild(args.storage, args.dir, args.dataset, show=not args.quiet, every=args.all)
+        paths = rebuild(
+            args.storage, args.dir, args.dataset, show=not args.quiet and args.format != "amlb",
+            every=args.all, form=args.format,
+        )  # fmt: skip
     except UserError as error:
         print(f"automl-leaderboard: error: {error}", file=sys.stderr)
         sys.exit(2)
-    print(summary(paths))
+    print(f"AutoML Benchmark results: {paths[0]}" if args.format == "amlb" else summary(paths))
 
 
 if __name__ == "__main__":

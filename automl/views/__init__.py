@@ -2,7 +2,8 @@
 
 They read records (``automl.storage``) and the kept test evidence, and write tables with intervals
 (``leaderboard``, ``evidence``, ``intervals``), the pick and why (``selection``), aggregates across datasets (``across``), pictures
-(``figures``) and the report (``report``, ``report_html``); ``publish`` writes every file of them.
+(``figures``), the report (``report``, ``report_html``) and the AutoML Benchmark's result format
+(``amlb``); ``publish`` writes every file of them.
 A view never imports the fitting stack, the search, scikit-learn or a learner: it works wherever
 the storage can be read.
 """

@@ -4,7 +4,8 @@
 ``automl-report`` select rows with :func:`automl.views.leaderboard.rows`; ``automl`` and
 ``automl-leaderboard`` then :func:`publish` them: each leaderboard printed when asked and written as
 ``<dataset>-<metric>.csv`` and ``.md``, every result in ``results.csv`` (long format), and across
-two datasets or more ``comparison.csv`` and ``.md``. The report renders the same rows as one page.
+two datasets or more ``comparison.csv`` and ``.md``; or, in the AutoML Benchmark's format
+(:mod:`automl.views.amlb`), ``amlb/results.csv``. The report renders the same rows as one page.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 
 from automl.plugin.errors import UserError
 from automl.storage.urls import JOURNAL_SUFFIXES, open_storage, redact
-from automl.views import across, leaderboard
+from automl.views import across, amlb, leaderboard
 
 
 def show(boards: dict[tuple[str, str], pd.DataFrame]) -> None:
@@ -40,11 +41,16 @@ def summary(paths: list[Path]) -> str:
 
 
 def rebuild(
-    url: str, folder: str, datasets: list[str] | None, show: bool, every: bool = False
+    url: str,
+    folder: str,
+    datasets: list[str] | None,
+    show: bool,
+    every: bool = False,
+    form: str = "leaderboard",
 ) -> list[Path]:
     """The leaderboards of the storage at ``url`` written into ``folder`` (and printed with
     ``show``): the latest study of each learner (every study with ``every``), of ``datasets`` or
-    all."""
+    all; with ``form="amlb"``, their rows as the AutoML Benchmark's ``folder/amlb/results.csv``."""
     if url.endswith(JOURNAL_SUFFIXES) and not Path(url.removeprefix("journal:")).is_file():
         raise UserError(f"no storage at '{url}'; give --storage PATH.journal or a database URL")
     frame = leaderboard.rows(open_storage(url), where=leaderboard.home(url))
@@ -55,4 +61,6 @@ def rebuild(
     if frame.empty:
         wanted = f" for dataset {', '.join(datasets)}" if datasets else ""
         raise UserError(f"storage {redact(url)} holds no automl studies{wanted}")
+    if form == "amlb":
+        return [amlb.write(leaderboard.rank(frame), Path(folder) / "amlb")]
     return publish(frame, folder, redact(url), printed=show)

@@ -1,6 +1,7 @@
 """automl: compare learners honestly and fast.
 
-Plugins provide datasets, models and metrics through the hooks in :mod:`automl.plugin.hookspecs`,
+From Python: ``automl.compare(data, target, budget=60)`` runs the command's comparison and returns
+a :class:`Comparison` (``Comparison.load(storage)`` reopens one). Plugins provide datasets, models and metrics through the hooks in :mod:`automl.plugin.hookspecs`,
 and import everything they need from this package alone; Optuna searches each model's
 hyperparameters; leaderboards are views over the Optuna storage.
 """
@@ -15,6 +16,7 @@ from automl._version import __version__  # noqa: E402,F401
 
 hookimpl = pluggy.HookimplMarker("automl")
 
+from automl.commands.compare import compare  # noqa: E402  (imports nothing heavy)
 from automl.plugin.domain import Interval, OneOf  # noqa: E402
 from automl.plugin.errors import UserError  # noqa: E402
 from automl.plugin.space import Categorical, Float, Int  # noqa: E402
@@ -44,11 +46,21 @@ def load(path: str) -> Any:
     return _load(path)
 
 
+def __getattr__(name: str) -> Any:
+    """``automl.Comparison``, imported when first asked for (it needs pandas and the views)."""
+    if name == "Comparison":
+        from automl.commands.comparison import Comparison
+
+        return Comparison
+    raise AttributeError(f"module 'automl' has no attribute {name!r}")
+
+
 __all__ = [
     "ALL_TASKS",
     "CLASSIFICATION",
     "CLASSIFICATION_WORD",
     "Categorical",
+    "Comparison",
     "Cost",
     "Data",
     "Dataset",
@@ -64,6 +76,7 @@ __all__ = [
     "UserError",
     "__version__",
     "classes_task",
+    "compare",
     "hookimpl",
     "load",
     "parse_task",

@@ -31,7 +31,7 @@ def test_rows_carry_amlbs_columns_and_the_pick_is_the_framework_automl() -> None
     config = {"budget": 60, "dataset": {"task_id": 3917, "fold": 4}}
     out = amlb.results(_board("accuracy", "maximize", config))
     assert list(out.columns[: len(amlb.COLUMNS)]) == amlb.COLUMNS
-    assert out["framework"].tolist() == ["automl.lightgbm", "automl", "automl.svm"]
+    assert out["framework"].tolist() == ["automl.lightgbm", "automl", "automl.svm", "automl.knn"]
     pick = out[out["framework"] == "automl"].iloc[0]
     assert pick["result"] == 0.8 and pick["metric"] == "acc" and pick["acc"] == 0.8
     assert pick["info"] == "pick: lightgbm" and pick["models_count"] == 12
@@ -39,10 +39,15 @@ def test_rows_carry_amlbs_columns_and_the_pick_is_the_framework_automl() -> None
     assert pick["constraint"] == "60s" and pick["type"] == "binary" and pick["mode"] == "local"
     assert pick["training_duration"] == pytest.approx(11.5)
     assert pick["duration"] == pytest.approx(12.0)
+    failed = out[out["framework"] == "automl.knn"].iloc[0]  # kept, as AMLB keeps a failure
+    assert pd.isna(failed["result"]) and failed["info"] == "stopped by the budget"
 
 
 def test_a_loss_is_negated_and_named_neg_as_amlb_does() -> None:
     out = amlb.results(_board("rmse", "minimize", {"search": {"n_trials": 20}}))
     assert set(out["metric"]) == {"neg_rmse"}
-    assert out["result"].tolist() == [-0.8, -0.8, -0.7] and out["rmse"].tolist() == [0.8, 0.8, 0.7]
+    scored = out.dropna(subset=["result"])
+    assert scored["result"].tolist() == [-0.8, -0.8, -0.7]
+    assert scored["rmse"].tolist() == [0.8, 0.8, 0.7]
     assert set(out["constraint"]) == {"20trials"} and set(out["id"]) == {"kc1"}
+    assert set(out["fold"]) == {2}  # not an OpenML task: the seed, which cut the test split

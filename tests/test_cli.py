@@ -81,6 +81,30 @@ def test_seed_random_forest_on_a_csv_file(tmp_path) -> None:
     assert row["trials"] == 1
 
 
+def test_cfg_job_after_a_budget_prints_the_budget_jobs_config(tmp_path) -> None:
+    """Hydra's flags after the overrides (as a user types them) with budget mode's rewriting."""
+    command = [sys.executable, "-m", "automl.commands.cli", "budget=30", "model=knn,dummy",
+               "--cfg", "job"]  # fmt: skip
+    shown = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "budget: 30.0" in shown.stdout and "- knn\n- dummy" in shown.stdout.replace("  ", "")
+    assert "method: auto" in shown.stdout  # validation=auto, as budget mode sets it
+
+
+def test_task_classification_runs_on_integer_labels(tmp_path) -> None:
+    """30 integer labels, which auto reads as a regression target, compared as classes."""
+    rng = np.random.default_rng(0)
+    grade = np.arange(600) % 30
+    X = grade[:, None] + rng.normal(scale=2.0, size=(600, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(target=grade)
+    frame.to_csv(tmp_path / "grades.csv", index=False)
+    result = automl(tmp_path, "dataset=csv", f"dataset.path={tmp_path / 'grades.csv'}",
+                    "dataset.task=classification", "model=decision_tree", "search.n_trials=2")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (row,) = pd.read_csv(tmp_path / "lb" / "grades-accuracy.csv").to_dict("records")
+    assert row["model"] == "decision_tree" and 0 < row["test_score"] <= 1
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

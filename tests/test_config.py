@@ -132,4 +132,5 @@ def test_budget_mode_keeps_hydras_flags_after_its_overrides(registry) -> None:
     assert "learners=[knn,dummy]" in args and "search=budget" in args
     flags = get_args_parser().parse_args(args)
     assert flags.cfg == "job" and "search=budget" in flags.overrides
-    assert sweep.arguments(["--info", "budget=30"], registry)[0] == "--info"
+    flags = get_args_parser().parse_args(sweep.arguments(["budget=30", "--info"], registry))
+    assert flags.info and "search=budget" in flags.overrides

@@ -105,6 +105,19 @@ def test_a_bad_argument_raises_the_commands_one_line_error(tmp_path, kwargs, mes
     assert "\n" not in str(raised.value)
 
 
+def test_a_mistake_after_a_finished_comparison_is_raised_not_answered_from_the_storage(
+    tmp_path,
+) -> None:
+    X, y = _iris()
+    frame = X.assign(species=y)
+    settings = {"budget": None, "learners": ["dummy"], "output_dir": tmp_path}
+    assert automl.compare(frame, "species", **settings).pick == "dummy"
+    with pytest.raises(automl.UserError, match="unknown metric 'acuracy'"):
+        automl.compare(frame, "species", metric="acuracy", **settings)
+    with pytest.raises(automl.UserError, match="unknown dataset 'irs'"):
+        automl.compare("irs", **settings)
+
+
 def test_data_that_is_not_a_table_is_refused_before_anything_runs(tmp_path) -> None:
     X, y = _iris()
     with pytest.raises(automl.UserError, match="target=...: name the column"):
@@ -124,6 +137,11 @@ def _trials(folder: Path) -> int:
         len(storage.get_all_trials(storage.get_study_id_from_name(s.study_name)))
         for s in storage.get_all_studies()
     )
+
+
+def _study_names(folder: Path) -> set[str]:
+    storage = open_storage(str(folder / "automl.journal"))
+    return {s.study_name for s in storage.get_all_studies()}
 
 
 def test_a_killed_compare_resumes_when_called_again(tmp_path) -> None:
@@ -148,12 +166,15 @@ def test_a_killed_compare_resumes_when_called_again(tmp_path) -> None:
     assert 20 <= stopped < 300
     time.sleep(1)
     assert _trials(tmp_path) == stopped, "the command outlived the process that called compare"
+    studies = _study_names(tmp_path)
 
     X, y = _iris()
     done = automl.compare(
         X.assign(species=y), "species", output_dir=tmp_path, budget=None,
         learners=["decision_tree", "knn"], n_trials=150,
     )  # fmt: skip
-    assert _trials(tmp_path) >= 300  # both learners' 150, the killed trial run again
+    # The same studies went on: both learners' 150 trials, the killed one closed and run again.
+    assert _study_names(tmp_path) >= studies and len(_study_names(tmp_path)) == 2
+    assert 300 <= _trials(tmp_path) <= 302
     board = done.leaderboard.set_index("model")
     assert np.isfinite(board["test_score"]).all() and done.pick in ("decision_tree", "knn")

@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 
 ERROR = "automl: error: "  # how the command starts each line of a mistake it reports
 LOG = "compare.log"
+STOPPING = 30.0  # seconds an interrupted command has to record what finished and leave
+KEYWORDS = {"null", "true", "false", "nan", "inf"}  # words Hydra reads as other than strings
 TARGET = "target"  # the target column's name where the data come as arrays
-SAFE = re.compile(r"^[\w./:@+-]*$")  # an override value Hydra reads as it is, unquoted
 
 
 def compare(
@@ -88,12 +89,12 @@ def compare(
     """
     folder = Path(output_dir).absolute()
     folder.mkdir(parents=True, exist_ok=True)
-    overrides, name = _dataset(data, target, test, folder / "data")
-    overrides += _learners(learners, budget)
+    overrides = _dataset(data, target, test, folder / "data")
+    overrides += _learners(learners)
     if budget is not None:
         overrides.append(f"budget={_value(budget)}")
     if metric is not None:
-        overrides.append(f"metric={_value(metric)}")
+        overrides.append(f"metric={_name(metric)}")
     if "n_trials" in settings:
         settings = {("search.n_trials" if k == "n_trials" else k): v for k, v in settings.items()}
     overrides += [f"seed={_value(seed)}", f"output_dir={_value(str(folder))}", "progress=false"]
@@ -103,46 +104,64 @@ def compare(
         overrides.append(f"leaderboard.dir={_value(str(folder / 'leaderboards'))}")
     overrides += _settings(settings)
     flags = ["-m"] if budget is None else []  # per-learner studies: a sweep over the learners
+    began = time.time()
     errors = run([*flags, *overrides], budget, folder / LOG)
+    studies = _studies(folder / "runs", began)
+    if not studies:  # the command stopped before any job: a mistake it reported
+        raise UserError(errors[0] if errors else f"automl ran no job; see {folder / LOG}")
     from automl.commands.comparison import Comparison
 
     url = str(storage) if storage is not None else str(folder / "automl.journal")
-    try:
-        try:
-            comparison = Comparison.load(url, name)
-        except UserError:
-            if not isinstance(data, str) or name != data:  # a registered one may rename itself
-                raise
-            comparison = Comparison.load(url)  # its own name: the comparison run last
-    except UserError:
-        if errors:  # nothing to read back: the command's own reason
-            raise UserError(errors[0]) from None
-        raise
+    comparison = Comparison.load(url, studies=studies)
     comparison.errors = errors
     if errors and comparison.pick is None:
         raise UserError(errors[0])
+    if errors:
+        warnings.warn(f"automl: {'; '.join(errors)}", stacklevel=2)
     return comparison
+
+
+def _studies(runs: Path, since: float) -> list[str]:
+    """The studies of the jobs this call ran: their records (``result.json``, one per job, in
+    the run folders under ``runs``) written since ``since``."""
+    import json
+
+    from automl.commands.callbacks import RESULT_FILE
+
+    found: list[str] = []
+    for path in runs.glob(f"**/{RESULT_FILE}"):
+        if path.stat().st_mtime < since:
+            continue
+        record = json.loads(path.read_text())
+        found += [record["study"]] if "study" in record else record.get("studies", [])
+    return found
 
 
 def run(args: list[str], budget: float | None, log: Path) -> list[str]:
     """Run ``automl ARGS`` in a child process, its output appended to ``log``, with a progress
-    bar over the budget's seconds; the error lines it printed (empty when it succeeded). Ctrl-C (a
-    notebook's interrupt) stops it as Ctrl-C stops the command: what finished is kept."""
-    from tqdm.auto import tqdm
+    bar over the budget's seconds; the error lines it printed (empty when it succeeded). An
+    interrupt (Ctrl-C, a notebook's stop button) stops it as Ctrl-C stops the command: what
+    finished is kept, and the same call resumes."""
+    with warnings.catch_warnings():  # without ipywidgets tqdm.auto warns, then draws text
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
 
     command = [sys.executable, "-m", "automl.commands.start", *args]
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env["PYTHONUNBUFFERED"] = "1"  # its error lines whole, in order, in the shared log
     start = log.stat().st_size if log.is_file() else 0
     with log.open("a") as out:
         out.write(f"$ automl {' '.join(args)}\n")
         out.flush()
+        # Its own session: a terminal's Ctrl-C reaches it once, from here, not twice.
         child = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent
-        )
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )  # fmt: skip
         # The bar's length is the budget where it is one (the command itself checks it).
         total = float(budget) if isinstance(budget, (int, float)) and budget > 0 else None
         shape = "{desc}: {n:.0f}/{total:.0f} s |{bar}|" if total else "{desc}: {n:.0f} s"
-        with warnings.catch_warnings():  # no ipywidgets: tqdm.auto warns, then draws text
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             bar = tqdm(total=total, desc="automl", leave=False, bar_format=shape)
         began = time.monotonic()
@@ -152,9 +171,8 @@ def run(args: list[str], budget: float | None, log: Path) -> list[str]:
                 elapsed = time.monotonic() - began
                 bar.n = min(elapsed, total) if total else elapsed
                 bar.refresh()
-        except KeyboardInterrupt:
-            child.send_signal(signal.SIGINT)
-            child.wait()
+        except BaseException:
+            _stop(child)
             raise
         finally:
             bar.close()
@@ -165,6 +183,20 @@ def run(args: list[str], budget: float | None, log: Path) -> list[str]:
     if child.returncode and not errors:
         errors = [f"automl exited with status {child.returncode}; its output is in {log}"]
     return errors if child.returncode else []
+
+
+def _stop(child: subprocess.Popen) -> None:
+    """Stop the command as Ctrl-C does (it records what finished and leaves), and kill it if it
+    has not left within STOPPING seconds, whatever interrupts the wait."""
+    try:
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=STOPPING)
+    except BaseException:
+        pass
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
 
 
 def _die_with_parent() -> None:
@@ -178,25 +210,27 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _dataset(
-    data: Any, target: str | None, test: Any, folder: Path
-) -> tuple[list[str], str | None]:
-    """The dataset's overrides, and the name its leaderboard will have (None: the registered
-    dataset's own, read back from the storage)."""
+def _dataset(data: Any, target: str | None, test: Any, folder: Path) -> list[str]:
+    """The dataset's overrides: a registered dataset by name, or a table by its file."""
     if isinstance(data, str) and not _looks_like_path(data):
         if test is not None:
             raise UserError(
                 f"test=...: the registered dataset '{data}' brings its own test split; "
                 "give data as a table (a DataFrame, (X, y) or a file) to pass test"
             )
-        return [f"dataset={_value(data)}"], data
-    path = _table(data, target, folder, "train")
+        if target is not None:
+            raise UserError(
+                f"target=...: the registered dataset '{data}' has its own target; target names "
+                "the column of a table"
+            )
+        return [f"dataset={_name(data)}"]
     column = target if target is not None else TARGET
+    path = _table(data, target, folder, "train")
     overrides = ["dataset=file", f"dataset.path={_value(str(path))}",
                  f"dataset.target={_value(column)}"]  # fmt: skip
     if test is not None:
         overrides.append(f"dataset.test_path={_value(str(_table(test, column, folder, 'test')))}")
-    return overrides, re.sub(r"[_-]train$", "", path.name.split(".")[0])
+    return overrides
 
 
 def _looks_like_path(text: str) -> bool:
@@ -262,7 +296,7 @@ def _frame(data: Any, target: str | None, role: str) -> pd.DataFrame:
     )
 
 
-def _learners(learners: Sequence[str] | str | None, budget: float | None) -> list[str]:
+def _learners(learners: Sequence[str] | str | None) -> list[str]:
     if learners is None:
         return []
     names = [learners] if isinstance(learners, str) else list(learners)
@@ -270,7 +304,7 @@ def _learners(learners: Sequence[str] | str | None, budget: float | None) -> lis
         raise UserError(
             "learners=[]: name at least one learner, or None for the default comparison"
         )
-    return [f"model={','.join(_value(n) for n in names)}"]
+    return [f"model={','.join(_name(n) for n in names)}"]
 
 
 def _settings(settings: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -284,15 +318,28 @@ def _settings(settings: Mapping[str, Any], prefix: str = "") -> list[str]:
     return out
 
 
+def _name(value: str) -> str:
+    """A registered name (a learner, dataset or metric) as an override's value: as it is where
+    Hydra reads it as that string (the command checks names as typed: a quoted sweep's values
+    keep their quotes), quoted otherwise."""
+    text = str(value)
+    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", text) and text.lower() not in KEYWORDS
+    return text if plain else _value(text)
+
+
 def _value(value: Any) -> str:
-    """A Python value as Hydra's override grammar reads it."""
+    """A Python value as Hydra's override grammar reads it: a string always quoted (so that a
+    column named ``1`` or ``null`` stays a string, and any path or character is read as it is)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_value(v) for v in value) + "]"
-    text = str(value)
-    if SAFE.match(text):
-        return text
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    # In a quoted string Hydra reads a backslash as itself, except in a run that ends at a quote
+    # or at the string's end, where each stands for two: only those runs are doubled.
+    text = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", str(value))
+    text = re.sub(r"(\\+)$", lambda m: m.group(1) * 2, text)
+    return f"'{text}'"

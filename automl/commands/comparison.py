@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -34,7 +35,7 @@ BRIEF = ["rank", "pick", "model", "test_score", "vs_pick", "val_score", "final",
 
 @dataclass
 class Comparison:
-    """One dataset's comparison under one metric, as the storage at ``storage`` holds it.
+    """One dataset's comparison under one metric and seed, as the storage at ``storage`` holds it.
 
     ``board`` is the ranked leaderboard (:func:`automl.views.leaderboard.rank`); ``errors`` the
     one-line errors the run that made it reported (a learner that failed for a reason of its own)."""
@@ -47,25 +48,34 @@ class Comparison:
 
     @classmethod
     def load(
-        cls, storage: str | Path = Path("results") / DEFAULT_FILE, dataset: str | None = None
+        cls,
+        storage: str | Path = Path("results") / DEFAULT_FILE,
+        dataset: str | None = None,
+        *,
+        seed: int | None = None,
+        studies: Sequence[str] | None = None,
     ) -> Comparison:
-        """The comparison of ``dataset`` in ``storage`` (a journal file or a database URL); with
-        no ``dataset``, the storage's only one, or else the one run last."""
+        """The comparison of ``dataset`` under ``seed`` in ``storage`` (a journal file or a
+        database URL), of the ``studies`` named (a run's), or of all; where that leaves several
+        datasets, seeds or metrics, the one run last."""
         url = str(storage)
         if url.endswith(JOURNAL_SUFFIXES) and not Path(url.removeprefix("journal:")).is_file():
             raise UserError(f"no storage at '{url}'; give a .journal file or a database URL")
-        rows = boards.latest(boards.rows(open_storage(url), where=boards.home(url)))
-        if dataset is not None:
-            if dataset not in set(rows["dataset"]):
-                held = ", ".join(sorted(set(rows["dataset"]))) or "none"
-                raise UserError(
-                    f"storage {redact(url)} holds no dataset '{dataset}'; it holds: {held}"
-                )
-            rows = rows[rows["dataset"] == dataset]
+        found = boards.rows(open_storage(url), studies, where=boards.home(url))
+        rows = boards.latest(found)
+        for key, wanted in (("dataset", dataset), ("seed", seed)):
+            if wanted is not None:
+                if wanted not in set(rows[key]):
+                    held = ", ".join(map(str, sorted(set(rows[key])))) or "none"
+                    raise UserError(
+                        f"storage {redact(url)} holds no {key} {wanted!r}; it holds: {held}"
+                    )
+                rows = rows[rows[key] == wanted]
         if rows.empty:
             raise UserError(f"storage {redact(url)} holds no automl studies")
-        latest = rows.sort_values("updated", na_position="first").iloc[-1]
-        chosen = rows[(rows["dataset"] == latest["dataset"]) & (rows["metric"] == latest["metric"])]
+        last = rows.sort_values("updated", na_position="first").iloc[-1]
+        same = ["dataset", "metric", "seed"]
+        chosen = rows[(rows[same] == last[same]).all(axis=1)]
         ((name, metric), board), *_ = boards.rank(chosen).items()
         return cls(storage=url, dataset=name, metric=metric, board=board)
 

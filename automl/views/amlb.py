@@ -6,8 +6,10 @@ One row per learner (framework ``automl.<learner>``) and one for the harness's p
 ``automl``: the system's answer, as AMLB scores a framework). AMLB's ``result`` is higher-is-better:
 a loss is negated and its metric named ``neg_<metric>`` (``neg_rmse``, ``neg_logloss``), and the
 metric's own value is kept in a column of its AMLB name (``acc``, ``rmse``). ``fold`` is the OpenML
-task's fold where the dataset is one (``dataset.fold``), else 0: each seed has one test split;
-``constraint`` is the budget (``60s``) or the trial count (``20trials``).
+task's fold where the dataset is one (``dataset.fold``), else the seed, which cuts each seed's own
+test split; ``constraint`` is the budget (``60s``) or the trial count (``20trials``). A learner
+without a test score keeps its row, ``result`` empty and its error in ``info``, as AMLB keeps a
+framework that failed.
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ def _constraint(config: dict[str, Any]) -> str:
     return f"{trials}trials" if trials is not None else ""
 
 
+def _fold(config: dict[str, Any], seed: int) -> int:
+    """The OpenML task's fold where the data are an OpenML task's, else the seed."""
+    options = config.get("dataset") or {}
+    return int(options.get("fold") or 0) if options.get("task_id") else seed
+
+
 def _number(value: Any) -> float:
     return math.nan if value is None or pd.isna(value) else float(value)
 
@@ -66,10 +74,10 @@ def results(board: pd.DataFrame) -> pd.DataFrame:
     """A ranked leaderboard (:func:`automl.views.leaderboard.rank`) as AMLB's results rows."""
     records = []
     for row in board.itertuples():
-        if pd.isna(row.test_score):
-            continue  # no test score: nothing AMLB could score
         config = _config(row)
         name = NAMES.get(str(row.metric), str(row.metric))
+        if name == "auc" and row.task == "multiclass":
+            name = "auc_ovr"  # ours is one-vs-rest there; AMLB's "auc" is binary only
         loss = row.direction == "minimize"
         search, fit, predict = (
             _number(v) for v in (row.search_time, row.fit_time, row.predict_time)
@@ -80,9 +88,9 @@ def results(board: pd.DataFrame) -> pd.DataFrame:
             "task": row.dataset,
             "framework": f"automl.{row.model}",
             "constraint": _constraint(config),
-            "fold": int((config.get("dataset") or {}).get("fold") or 0),
+            "fold": _fold(config, int(row.seed)),
             "type": row.task or "",
-            "result": -row.test_score if loss else row.test_score,
+            "result": -row.test_score if loss else row.test_score,  # NaN stays NaN
             "metric": f"neg_{name}" if loss else name,
             "mode": "local",
             "version": __version__,

@@ -55,7 +55,12 @@ def classes_task(y: np.ndarray | pd.Series) -> Task:
     target with many integer values is classification when the user says so)."""
     import pandas as pd  # as in infer_task
 
-    return Task.BINARY if pd.Series(np.asarray(y)).dropna().nunique() <= 2 else Task.MULTICLASS
+    return _of_classes(pd.Series(np.asarray(y)).dropna().nunique())
+
+
+def _of_classes(n_unique: int) -> Task:
+    """Binary for at most two distinct labels, multiclass above: the one rule both use."""
+    return Task.BINARY if n_unique <= 2 else Task.MULTICLASS
 
 
 def infer_task(y: np.ndarray | pd.Series) -> Task:
@@ -71,4 +76,4 @@ def infer_task(y: np.ndarray | pd.Series) -> Task:
         integral = bool(np.all(np.mod(series.to_numpy(dtype=float), 1) == 0))
         if not integral or n_unique > MAX_CLASSES_INFERRED:
             return Task.REGRESSION
-    return Task.BINARY if n_unique <= 2 else Task.MULTICLASS
+    return _of_classes(n_unique)

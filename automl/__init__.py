@@ -20,6 +20,7 @@ from automl.commands.compare import compare  # noqa: E402  (imports nothing heav
 from automl.plugin.domain import Interval, OneOf  # noqa: E402
 from automl.plugin.errors import UserError  # noqa: E402
 from automl.plugin.space import Categorical, Float, Int  # noqa: E402
+from automl.plugin.stopping import PATIENCE, least_improvement  # noqa: E402
 from automl.plugin.task import (  # noqa: E402
     ALL_TASKS,
     CLASSIFICATION,
@@ -57,6 +58,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ALL_TASKS",
+    "PATIENCE",
     "CLASSIFICATION",
     "CLASSIFICATION_WORD",
     "Categorical",
@@ -78,6 +80,7 @@ __all__ = [
     "classes_task",
     "compare",
     "hookimpl",
+    "least_improvement",
     "load",
     "parse_task",
 ]

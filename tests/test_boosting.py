@@ -154,3 +154,47 @@ def test_a_trial_of_a_boosting_learner_ends_by_its_cap_with_a_score(tmp_path) ->
     assert np.isfinite(result.score)
     uncapped = fitter.trial(FitTrial(1, params))  # the same trial, boosting until it stops itself
     assert result.found["iterations"] < uncapped.found["iterations"]
+
+
+def test_the_least_improvement_is_a_share_of_the_featureless_loss() -> None:
+    """Log loss of the class shares (two equal classes: ln 2 nats), the target's variance for
+    squared error, its standard deviation for RMSE; times the tolerance."""
+    from automl.plugin import stopping
+
+    tol = stopping.TOLERANCE
+    assert stopping.least_improvement(["a", "b", "a", "b"], True) == pytest.approx(tol * np.log(2))
+    assert stopping.least_improvement([7, 7, 7], True) == 0.0  # one class: nothing to lose
+    y = np.array([1.0, 3.0, 5.0, 7.0])
+    assert stopping.least_improvement(y, False) == pytest.approx(tol * 5.0)
+    assert stopping.least_improvement(y, False, root=True) == pytest.approx(tol * np.sqrt(5.0))
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost", "catboost"])
+def test_boosting_stops_once_the_validation_loss_only_creeps_down(model) -> None:
+    """Classes that the features separate: the validation log loss falls towards 0 by ever
+    smaller steps, so patience alone boosts to the cap (2,000 rounds); with the least improvement
+    that counts, boosting stops far sooner, at the same validation accuracy."""
+    from automl.plugin import stopping
+    from automl.plugin.manager import load_registry
+    from automl.plugin.types import FitContext
+
+    X = np.random.default_rng(0).integers(0, 5, size=(1500, 4)).astype(float)
+    y = (X[:, 0] + X[:, 1] + X[:, 2] >= 6).astype(int)  # a rule of the features, no noise
+    learner = load_registry().model(model)
+    params = {**learner.defaults, **learner.portfolio[0], ROUNDS[model]: 2000}
+    context = FitContext(task=Task.BINARY, seed=0, threads=1, n_classes=2)
+    watch = learner.fit_watching
+    assert watch is not None
+
+    def fit(tolerance: float) -> tuple[int, float]:
+        stopping.TOLERANCE, before = tolerance, stopping.TOLERANCE
+        try:
+            estimator = learner.build(params, context)
+            rounds = watch(estimator, X[:1000], y[:1000], X[1000:], y[1000:], None)[ROUNDS[model]]
+        finally:
+            stopping.TOLERANCE = before
+        return rounds, float(np.mean(estimator.predict(X[1000:]) == y[1000:]))
+
+    creeping, settled = fit(0.0), fit(stopping.TOLERANCE)
+    assert settled[0] < creeping[0] / 2
+    assert settled[1] == creeping[1] == 1.0

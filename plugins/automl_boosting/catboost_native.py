@@ -48,6 +48,26 @@ class _Until:
         return time.monotonic() < self.deadline  # False stops
 
 
+class _Settled:
+    """A CatBoost callback that ends training once its validation loss has not fallen by at least
+    ``least`` for ``patience`` rounds (CatBoost's own early stopping counts any fall)."""
+
+    def __init__(self, patience: int, least: float) -> None:
+        self.patience, self.least = patience, least
+        self.best, self.since = float("inf"), 0
+
+    def after_iteration(self, info: Any) -> bool:
+        losses = info.metrics.get("validation") or {}
+        if not losses:
+            return True
+        loss = next(iter(losses.values()))[-1]  # the first metric: the loss it optimises
+        if loss < self.best - self.least:
+            self.best, self.since = loss, 0
+        else:
+            self.since += 1
+        return self.since < self.patience  # False stops
+
+
 class _CatBoost(BaseEstimator):
     """What the classifier and the regressor share: CatBoost's options, quiet and writing no
     files (CatBoost writes ``catboost_info/`` into the working folder unless told not to)."""
@@ -97,11 +117,12 @@ class _CatBoost(BaseEstimator):
     def fit(
         self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None,
         early_stopping_rounds: int | None = None, deadline: float | None = None,
+        least_improvement: float = 0.0,
     ) -> _CatBoost:  # fmt: skip
         """Fit; with ``eval_set`` (validation rows and targets) and ``early_stopping_rounds``,
-        stop when its loss has not improved for that many rounds, cut to the best iteration;
-        with ``deadline`` (``time.monotonic()``), stop then too (on the CPU: CatBoost's GPU
-        training takes no callbacks)."""
+        stop when its loss has not improved for that many rounds (by at least
+        ``least_improvement``: on the CPU, where CatBoost takes callbacks), cut to the best
+        iteration; with ``deadline`` (``time.monotonic()``), stop then too."""
         X, y = self._checked(X, y)
         X, self.categorical_ = as_catboost(X)
         self.model_ = self._library()(**self._options())
@@ -110,8 +131,13 @@ class _CatBoost(BaseEstimator):
             X_valid, y_valid = eval_set
             watched = {"eval_set": (as_catboost(X_valid, self.categorical_)[0], y_valid),
                        "early_stopping_rounds": early_stopping_rounds, "use_best_model": True}  # fmt: skip
-        if deadline is not None and self.device != "cuda":
-            watched["callbacks"] = [_Until(deadline)]
+        callbacks: list[Any] = []
+        if eval_set is not None and early_stopping_rounds and least_improvement > 0:
+            callbacks.append(_Settled(early_stopping_rounds, least_improvement))
+        if deadline is not None:
+            callbacks.append(_Until(deadline))
+        if callbacks and self.device != "cuda":  # CatBoost's GPU training takes no callbacks
+            watched["callbacks"] = callbacks
         self.model_.fit(X, y, cat_features=self.categorical_ or None, **watched)
         self.device_ = "cuda" if self.device == "cuda" else "cpu"
         return self
@@ -144,13 +170,14 @@ class CatBoostClassifier(ClassifierMixin, _CatBoost):
     def fit(
         self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None,
         early_stopping_rounds: int | None = None, deadline: float | None = None,
+        least_improvement: float = 0.0,
     ) -> CatBoostClassifier:  # fmt: skip
         _, checked = self._checked(X, y)
         check_classification_targets(checked)
         self.classes_ = np.unique(checked)
         if len(self.classes_) < 2:
             raise ValueError(f"CatBoost needs 2 classes or more; got 1 class ({self.classes_[0]})")
-        super().fit(X, y, eval_set, early_stopping_rounds, deadline)
+        super().fit(X, y, eval_set, early_stopping_rounds, deadline, least_improvement)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from automl import Cost, FitContext, Float, Int, Interval, Model
+from automl import PATIENCE, Cost, FitContext, Float, Int, Interval, Model, least_improvement
 
 POSITIVE = Interval(0, low_open=True)
 NON_NEGATIVE = Interval(0)
@@ -39,11 +39,6 @@ def build_xgboost(params: Mapping[str, Any], context: FitContext) -> Any:
     )
 
 
-# Rounds without improvement of the validation loss after which boosting stops (AutoGluon's fixed
-# fallback is 50 too); the number of rounds a learner is given is only a cap.
-PATIENCE = 50
-
-
 def _until(deadline: float) -> Any:
     """An XGBoost callback that ends boosting at ``deadline`` (``time.monotonic()``); the model
     predicts with its best round so far, as after early stopping. (Made here: XGBoost is
@@ -60,11 +55,18 @@ def _until(deadline: float) -> Any:
 def fit_xgboost(
     estimator: Any, X: Any, y: Any, X_valid: Any, y_valid: Any, deadline: float | None = None
 ) -> dict[str, Any]:
-    """Boost until XGBoost's own validation loss (log loss, or squared error) has not improved
-    for ``PATIENCE`` rounds, or until ``deadline``; the model predicts with its best round, which
-    the refit takes."""
+    """Boost until XGBoost's own validation loss (log loss, or RMSE) has not improved for
+    ``PATIENCE`` rounds by the least that counts (automl.plugin.stopping), or until ``deadline``;
+    the model predicts with its best round, which the refit takes."""
+    from sklearn.base import is_classifier
+    from xgboost.callback import EarlyStopping
+
+    classification = is_classifier(estimator)
+    least = least_improvement(y_valid, classification, root=not classification)
+    stops = [EarlyStopping(rounds=PATIENCE, min_delta=least)]
     estimator.set_params(
-        early_stopping_rounds=PATIENCE, callbacks=None if deadline is None else [_until(deadline)]
+        early_stopping_rounds=None,
+        callbacks=stops if deadline is None else [*stops, _until(deadline)],
     )
     try:
         estimator.fit(X, y, eval_set=[(X_valid, y_valid)], verbose=False)
@@ -79,10 +81,15 @@ def fit_xgboost(
 def fit_catboost(
     estimator: Any, X: Any, y: Any, X_valid: Any, y_valid: Any, deadline: float | None = None
 ) -> dict[str, Any]:
-    """CatBoost's early stopping on the validation rows (its own loss), and a stop at
-    ``deadline``; the model is cut to its best iteration, which the refit takes."""
+    """CatBoost's early stopping on the validation rows (its own loss: log loss, or RMSE) when
+    it has not improved for ``PATIENCE`` rounds by the least that counts (automl.plugin.stopping),
+    and a stop at ``deadline``; the model is cut to its best iteration, which the refit takes."""
+    from sklearn.base import is_classifier
+
+    classification = is_classifier(estimator)
+    least = least_improvement(y_valid, classification, root=not classification)
     estimator.fit(X, y, eval_set=(X_valid, y_valid), early_stopping_rounds=PATIENCE,
-                  deadline=deadline)  # fmt: skip
+                  least_improvement=least, deadline=deadline)  # fmt: skip
     return {"iterations": estimator.best_iteration_ + 1}
 
 

@@ -13,7 +13,18 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from automl import Categorical, Cost, FitContext, Float, Int, Interval, Model, OneOf
+from automl import (
+    PATIENCE,
+    Categorical,
+    Cost,
+    FitContext,
+    Float,
+    Int,
+    Interval,
+    Model,
+    OneOf,
+    least_improvement,
+)
 
 CLASSIFY = {"task": ["binary", "multiclass"]}
 SCALERS = ("standard", "minmax", "none")
@@ -106,25 +117,23 @@ def build_lightgbm(params: Mapping[str, Any], context: FitContext) -> Any:
     )
 
 
-# Rounds without improvement of the validation loss after which boosting stops (LightGBM's, XGBoost's
-# and CatBoost's early stopping; AutoGluon's fixed fallback is 50 too).
-PATIENCE = 50
-
-
 def fit_lightgbm(
     estimator: Any, X: Any, y: Any, X_valid: Any, y_valid: Any, deadline: float | None = None
 ) -> dict[str, Any]:
     """Boost until the validation loss (LightGBM's own: log loss, or L2) has not improved for
-    ``PATIENCE`` rounds, or until ``deadline`` (``time.monotonic()``), keeping the rounds made;
-    the model keeps its best round, which the refit takes."""
+    ``PATIENCE`` rounds by the least that counts (automl.plugin.stopping), or until ``deadline``
+    (``time.monotonic()``), keeping the rounds made; the model keeps its best round, which the
+    refit takes."""
     from lightgbm import early_stopping
+    from sklearn.base import is_classifier
 
     watched = (  # LightGBM 4.6 renamed eval_set, and warns where it is still used
         {"eval_X": (X_valid,), "eval_y": (y_valid,)}
         if "eval_X" in inspect.signature(estimator.fit).parameters
         else {"eval_set": [(X_valid, y_valid)]}
     )
-    callbacks = [early_stopping(PATIENCE, first_metric_only=True, verbose=False)]
+    least = least_improvement(y_valid, is_classifier(estimator))
+    callbacks = [early_stopping(PATIENCE, first_metric_only=True, verbose=False, min_delta=least)]
     if deadline is not None:
         callbacks.append(_until(deadline))
     estimator.fit(X, y, **watched, callbacks=callbacks)

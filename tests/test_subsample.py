@@ -1,6 +1,7 @@
 """Subsample-first search (FLAML's sample-size growth): on a large table a learner's first trials
 see a seeded sample of each fold's training rows, recorded on the trial; the best configuration
-on a sample is measured again on more rows; a final model is never one fitted on a sample."""
+on a sample is measured again on more rows; a final model is one fitted on a sample only where the
+budget leaves no time for the refit, and its row says so."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from tests.test_bag import _experiment
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_a_trial_on_a_sample_fits_that_many_rows_and_keeps_no_bag(tmp_path) -> None:
+def test_a_trial_on_a_sample_fits_that_many_rows(tmp_path) -> None:
     exp = _experiment(tmp_path, "linear", "classification", "cv")
     fitter = Fitter()
     desc = fitter.open(Open(exp))
@@ -41,9 +42,26 @@ def test_a_trial_on_a_sample_fits_that_many_rows_and_keeps_no_bag(tmp_path) -> N
     small = fitter.trial(FitTrial(0, params, rows=40))
     whole = fitter.trial(FitTrial(1, params))
     assert small.score != whole.score
-    # Its fold models saw a sample: the final model of that trial is a refit on all rows.
-    made = fitter.refit(Refit(params, trial=0))
-    assert made.final == "refit" and made.fit_time > 0
+
+
+def test_a_samples_bag_is_the_final_model_only_when_no_refit_is_asked(tmp_path) -> None:
+    """Under cross-validation a bag is the final model, but not one of fold models that saw a
+    sample: those are refitted on all rows. Where the
+    budget has no time left for the refit (Refit.bag) that bag is the final model rather than
+    none, and it records the rows its models saw."""
+    exp = _experiment(tmp_path, "linear", "classification", "cv")
+    refitted = Fitter()
+    params = refitted.open(Open(exp)).space.complete({"C": 1.0})
+    refitted.trial(FitTrial(0, params, rows=40))
+    made = refitted.refit(Refit(params, trial=0))
+    assert made.final == "refit" and made.fit_time > 0 and made.rows is None
+    assert made.bag_score is None  # a sample's bag is no rival to the refit
+    bagged = Fitter()
+    bagged.open(Open(exp))
+    bagged.trial(FitTrial(0, params, rows=40))
+    made = bagged.refit(Refit(params, trial=0, bag=True))
+    assert made.final == "bag" and made.fit_time == 0.0 and made.rows == 40
+    assert made.test_score != refitted.refit(Refit(params, trial=0)).test_score
 
 
 @pytest.mark.slow

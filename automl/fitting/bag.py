@@ -43,6 +43,9 @@ class Kept:
     number: int
     score: float
     models: tuple[Any, ...]
+    # The training rows each fold model saw where the trial fitted a sample of them (subsample-first
+    # search): such a bag is a final model only when the budget leaves no time for the refit.
+    rows: int | None = None
 
 
 def behind(step: Any, estimator: Any) -> Any:

@@ -191,9 +191,9 @@ class Fitter:
                 if judge(step, float(np.mean(scores))):
                     raise optuna.TrialPruned(f"pruned after fold {step}")
         score = float(np.mean(scores))
-        if request.rows is None:  # a bag of models fitted on samples is no final model
-            kept_models = bag.Kept(request.number, score, tuple(models))
-            self._bags.offer(self._study, kept_models, metric.direction == "maximize")
+        # Kept too where fitted on a sample: the final model when no time is left for a refit
+        kept_models = bag.Kept(request.number, score, tuple(models), request.rows)
+        self._bags.offer(self._study, kept_models, metric.direction == "maximize")
         return TrialResult(
             score=score,
             fit_time=fit_time / len(folds),
@@ -218,7 +218,8 @@ class Fitter:
         started = time.monotonic()
         resolved = self._opened()
         held = self._bags.take(self._study, request.trial)
-        if held is not None and (resolved.final == "bag" or request.bag):
+        sampled = held is not None and held.rows is not None  # a bag of a sample's models
+        if held is not None and (request.bag or (resolved.final == "bag" and not sampled)):
             made = self._bagged(request, held, started)
             self._bags.served(self._study, request.trial)
             return made
@@ -241,7 +242,9 @@ class Fitter:
             )
             saved = request.save
         bag_score = None
-        if held is not None:  # both measured: the bag costs a prediction of the test split
+        if held is not None and sampled:
+            self._bags.served(self._study, request.trial)  # a sample's: no rival to the refit
+        elif held is not None:  # both measured: the bag costs a prediction of the test split
             scored, _ = bag.predictions(bag.winner(held, p.classes, p.X_test), p.X_test,
                                         resolved.metric, p.n_classes)  # fmt: skip
             bag_score = resolved.score(p.y_test, scored, "the test split")
@@ -281,7 +284,7 @@ class Fitter:
             device=trained_on(held.models[0]), predictions=blended if keep else None,
             scored=np.asarray(scored), truth=np.asarray(p.y_test),
             val_truth=self._val_truth() if keep else None, n_classes=p.n_classes,
-            model=request.save, importance=importance, final="bag",
+            model=request.save, importance=importance, final="bag", rows=held.rows,
         )  # fmt: skip
 
     def _val_truth(self) -> np.ndarray:

@@ -117,6 +117,7 @@ class RefitResult:
     # was at hand, the bag's own test score beside it.
     final: str = "refit"
     bag_score: float | None = None
+    rows: int | None = None  # a bag fitted on a sample: the training rows of each fold model
 
 
 @dataclass(frozen=True)

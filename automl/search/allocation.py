@@ -213,15 +213,17 @@ class Learner:
 
     def bagged(self, maximize: bool) -> bool:
         """Whether its final model is its best trial's bag, at hand, so that it costs a
-        prediction of the test split, not a refit."""
-        return self.bags and self.held(maximize)
+        prediction of the test split, not a refit (a bag of a sample's fold models is refitted on
+        all rows where the budget allows)."""
+        best = self.best_trial(maximize)
+        return self.bags and self.held(maximize) and ROWS not in best.user_attrs
 
     def held(self, maximize: bool) -> bool:
         """Whether its best trial's fold models are at hand (held by the live process, or kept in
         a file), whatever its final model is to be."""
         best = self.best_trial(maximize)
-        if best is None or POPULATION in best.user_attrs or ROWS in best.user_attrs:
-            return False  # a population's, or a sample's, fold models are kept by none
+        if best is None or POPULATION in best.user_attrs:
+            return False  # a population's fold models are kept by none
         live = self.live is not None and best.user_attrs.get(PID) == self.live
         return live or bag_files.kept(self.exp.artifacts, self._bag_key, best.number)
 

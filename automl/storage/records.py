@@ -113,6 +113,9 @@ class ResultRecord(_Record):
     # fitted on all development rows); and a refit's bag's test score, where both were made.
     final: str | None = None
     bag_score: float | None = None
+    # A bag fitted on a sample of the rows (subsample-first search), made because the budget left no
+    # time for the refit: the training rows each of its fold models saw.
+    rows: int | None = None
 
 
 @dataclass(frozen=True)

@@ -215,7 +215,7 @@ def _final(result: ResultRecord | None) -> str:
     if result is None or result.error or result.test_score is None:
         return ""
     if result.final == "bag":
-        return "bag"
+        return "bag" if result.rows is None else f"bag ({result.rows:,} rows)"
     return "refit" if result.bag_score is None else f"refit (bag {result.bag_score:.4g})"
 
 
@@ -242,7 +242,8 @@ def _markdown(board: pd.DataFrame, dataset: str, metric: str, source: str) -> st
         f"vs_pick is the row's score minus the pick's on the same resamples, and ≈ marks the rows "
         f"whose interval includes 0: not distinguishable from the pick on this test split. final "
         f"says how the row's model was made: bag (its best trial's fold models averaged, no "
-        f"refit) or refit (fitted again on train+validation; with the bag's test score beside it "
+        f"refit; with its rows where they were a sample, the budget leaving no time for a refit) "
+        f"or refit (fitted again on train+validation; with the bag's test score beside it "
         f"where both were made). Times are seconds for that final fit (0 for a bag) and for "
         f"predicting the test split; search_time is the seconds of its trials.\n\n"
         + table.to_markdown(index=False)

@@ -225,7 +225,15 @@ def harness(
     former = board.assign(_v=-sign * board["val_score"], _e=board["kind"] == "ensemble")
     former = former.sort_values(["_v", "_e", "fit_time", "model"], kind="stable").iloc[0]
     learners = board[board["kind"] != "ensemble"]
-    single = learners.loc[(sign * learners["val_score"]).idxmax()]
+    # The best single learner on validation evidence only: the pick where the pick is a learner,
+    # else the first of the selection's order (validation score, faster refit, name). The board is
+    # ranked by test score, so taking the first of equal validation scores from it would break
+    # ties by test score, in the single learner's favour.
+    if pick["kind"] != "ensemble":
+        single = pick
+    else:
+        single = learners.assign(_v=-sign * learners["val_score"]).sort_values(
+            ["_v", "fit_time", "model"], kind="stable").iloc[0]  # fmt: skip
     ensemble = board[board["kind"] == "ensemble"]
     return {
         "score": float(pick["test_score"]),

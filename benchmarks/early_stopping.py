@@ -18,7 +18,6 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.metrics import accuracy_score, mean_squared_error
@@ -111,7 +110,6 @@ def main() -> None:
     heads = " | ".join(f"tolerance {t:g}: rounds / s / test" for t in TOLERANCES)
     print(f"| dataset | training rows | classes | learner | {heads} |")
     print("| --- | ---: | ---: | --- |" + " ---: |" * len(TOLERANCES))
-    np.random.seed(0)
     for name in names:
         X, y, classification = data[name]
         run(name, X, y, classification, args.deadline, args.learners)

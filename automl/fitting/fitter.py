@@ -242,12 +242,11 @@ class Fitter:
             )
             saved = request.save
         bag_score = None
-        if held is not None and sampled:
-            self._bags.served(self._study, request.trial)  # a sample's: no rival to the refit
-        elif held is not None:  # both measured: the bag costs a prediction of the test split
-            scored, _ = bag.predictions(bag.winner(held, p.classes, p.X_test), p.X_test,
-                                        resolved.metric, p.n_classes)  # fmt: skip
-            bag_score = resolved.score(p.y_test, scored, "the test split")
+        if held is not None:
+            if not sampled:  # both measured: the bag costs a prediction of the test split
+                scored, _ = bag.predictions(bag.winner(held, p.classes, p.X_test), p.X_test,
+                                            resolved.metric, p.n_classes)  # fmt: skip
+                bag_score = resolved.score(p.y_test, scored, "the test split")
             self._bags.served(self._study, request.trial)
         return RefitResult(
             test_score=outcome.score,

@@ -52,18 +52,24 @@ def _until(deadline: float) -> Any:
     return Until()
 
 
+def _least(estimator: Any, y_valid: Any) -> float:
+    """The least fall of the validation loss that counts (automl.plugin.stopping) for XGBoost's
+    and CatBoost's own losses: log loss for a classifier, RMSE for a regressor."""
+    from sklearn.base import is_classifier
+
+    classification = is_classifier(estimator)
+    return least_improvement(y_valid, classification, root=not classification)
+
+
 def fit_xgboost(
     estimator: Any, X: Any, y: Any, X_valid: Any, y_valid: Any, deadline: float | None = None
 ) -> dict[str, Any]:
     """Boost until XGBoost's own validation loss (log loss, or RMSE) has not improved for
     ``PATIENCE`` rounds by the least that counts (automl.plugin.stopping), or until ``deadline``;
     the model predicts with its best round, which the refit takes."""
-    from sklearn.base import is_classifier
     from xgboost.callback import EarlyStopping
 
-    classification = is_classifier(estimator)
-    least = least_improvement(y_valid, classification, root=not classification)
-    stops = [EarlyStopping(rounds=PATIENCE, min_delta=least)]
+    stops = [EarlyStopping(rounds=PATIENCE, min_delta=_least(estimator, y_valid))]
     estimator.set_params(
         early_stopping_rounds=None,
         callbacks=stops if deadline is None else [*stops, _until(deadline)],
@@ -84,12 +90,8 @@ def fit_catboost(
     """CatBoost's early stopping on the validation rows (its own loss: log loss, or RMSE) when
     it has not improved for ``PATIENCE`` rounds by the least that counts (automl.plugin.stopping),
     and a stop at ``deadline``; the model is cut to its best iteration, which the refit takes."""
-    from sklearn.base import is_classifier
-
-    classification = is_classifier(estimator)
-    least = least_improvement(y_valid, classification, root=not classification)
     estimator.fit(X, y, eval_set=(X_valid, y_valid), early_stopping_rounds=PATIENCE,
-                  least_improvement=least, deadline=deadline)  # fmt: skip
+                  least_improvement=_least(estimator, y_valid), deadline=deadline)  # fmt: skip
     return {"iterations": estimator.best_iteration_ + 1}
 
 

@@ -251,8 +251,14 @@ def harness(
             ]
             for row in learners.itertuples()
         },  # fmt: skip
-        "trials": {
-            str(row.model): [int(row.trials), int(row.failed), str(row.error or "")]
+        "trials": {  # completed, failed, why it left, pruned, best validation score
+            str(row.model): [
+                int(row.trials),
+                int(row.failed),
+                str(row.error or ""),
+                int(row.pruned),
+                _number(row.val_score),
+            ]  # fmt: skip
             for row in whole[whole["kind"] != "ensemble"]
             .assign(error=lambda f: f["error"].astype(object).where(f["error"].notna(), ""))
             .itertuples()
@@ -425,8 +431,11 @@ BOOSTING = ("lightgbm", "xgboost", "catboost")  # issue 28: the best of them com
 
 def large(runs: list[dict], budgets: list[float], datasets: list[str], rows: dict) -> None:
     """On the tables of more than ``LARGE`` training rows: per learner, the trials it completed
-    (mean over seeds) and how many of its first trials the budget stopped, with the pick's test
-    score: where the minute went."""
+    and those the pruner ended after their first folds (means over seeds), and how many of its
+    first trials the budget stopped, with the pick's test score: where the minute went. The best
+    boosting learner is the one with the best mean validation score (runs recorded before the
+    scores were: the one with the most trials); its trials count the pruned ones, each a
+    configuration measured and rejected on its first folds, and the completed ones alone."""
     for budget in budgets:
         boosted, stopped = [], []
         for name in datasets:
@@ -434,18 +443,19 @@ def large(runs: list[dict], budgets: list[float], datasets: list[str], rows: dic
                     and "trials" in r["harness"]]  # fmt: skip
             if rows[name] <= LARGE or not mine:
                 continue
-            best = max(BOOSTING, key=lambda m: statistics.fmean(
-                r["trials"].get(m, [0])[0] for r in mine))  # fmt: skip
-            boosted.append((name, best, statistics.fmean(r["trials"].get(best, [0])[0]
-                                                         for r in mine)))  # fmt: skip
+            best = _best_boosting(mine, DATASETS[name][2] == "regression")
+            done = [r["trials"].get(best, [0]) for r in mine]
+            completed = statistics.fmean(d[0] for d in done)
+            boosted.append((name, best, completed, completed + _pruned(done)))
             learners = sorted({m for r in mine for m in r["trials"]})
             cells = []
             for model in learners:
                 done = [r["trials"][model] for r in mine if model in r["trials"]]
-                completed = statistics.fmean(d[0] for d in done)
+                completed, pruned = statistics.fmean(d[0] for d in done), _pruned(done)
                 first = sum(d[0] == 0 and "stopped by the budget" in d[2] for d in done)
                 skipped = sum(d[0] == 0 and d[1] == 0 and bool(d[2]) for d in done)
-                cells.append(f"{model} {completed:g}" + (f" ({first} first stopped)" if first else "")
+                cells.append(f"{model} {completed:.3g}" + (f" +{pruned:.3g} pruned" if pruned else "")
+                             + (f" ({first} first stopped)" if first else "")
                              + (f" ({skipped} not started)" if skipped else ""))  # fmt: skip
                 if first > 1:
                     stopped.append(f"{model} on {name} ({first} of {len(done)})")
@@ -453,12 +463,31 @@ def large(runs: list[dict], budgets: list[float], datasets: list[str], rows: dic
             print(f"| {name} | {rows[name]} | {budget:g} | {score:.4f} | {', '.join(cells)} |")
         if boosted:
             print(
-                f"\nbudget {budget:g} s: the best boosting learner's trials (mean over seeds): "
-                + ", ".join(f"{n} {m} {t:g}" for n, m, t in boosted)
-                + f"; at least 10 on {sum(t >= 10 for *_, t in boosted)} of {len(boosted)}"
+                f"\nbudget {budget:g} s: the best boosting learner's trials, completed and pruned "
+                "(completed alone), mean over seeds: "
+                + ", ".join(f"{n} {m} {t:.3g} ({c:.3g})" for n, m, c, t in boosted)
+                + f"; at least 10 on {sum(t >= 10 for *_, t in boosted)} of {len(boosted)} "
+                f"({sum(c >= 10 for _, _, c, _ in boosted)} completed alone)"
             )
             print("first trials stopped by the budget more than once on a dataset: "
                   + (", ".join(stopped) or "none") + "\n")  # fmt: skip
+
+
+def _best_boosting(runs: list[dict], regression: bool) -> str:
+    """The boosting learner with the best mean validation score over ``runs`` (a harness's
+    records of one dataset), or with the most completed trials where no score was recorded."""
+    scored = {m: [r["trials"][m][4] for r in runs if m in r["trials"]
+                  and len(r["trials"][m]) > 4 and r["trials"][m][4] is not None]
+              for m in BOOSTING}  # fmt: skip
+    scored = {m: v for m, v in scored.items() if v}
+    if scored:
+        return (min if regression else max)(scored, key=lambda m: statistics.fmean(scored[m]))
+    return max(BOOSTING, key=lambda m: statistics.fmean(r["trials"].get(m, [0])[0] for r in runs))
+
+
+def _pruned(done: list[list]) -> float:
+    """The mean pruned trials of a learner's records (0 where a record predates them)."""
+    return statistics.fmean(d[3] if len(d) > 3 else 0 for d in done)
 
 
 RULES = ("former", "none", "log_loss", "brier")  # the former pick; the pick with each tie-break

@@ -153,3 +153,85 @@ def test_a_learner_the_search_never_came_to_says_what_its_first_trial_was_expect
     unknown.study = optuna.create_study()
     _left_early(unknown, 0.0)
     assert unknown.skipped == "no time was left of the budget for its first trial"
+
+
+class _Ending:
+    """A learner at the end of a budget, as the schedule's final models see it."""
+
+    def __init__(self, refit: float, bag: float | None, final: str = "auto") -> None:
+        self.exp = SimpleNamespace(final=final, model=f"refit {refit}, bag {bag}")
+        self.study = optuna.create_study()
+        self._refit, self._bag = refit, bag
+
+    def refit_cost(self, maximize: bool) -> float:
+        return self._refit
+
+    def fallback_cost(self, maximize: bool) -> float:
+        return self._bag or 0.0
+
+    def held(self, maximize: bool) -> bool:
+        return self._bag is not None
+
+    def refitted(self, maximize: bool) -> bool:
+        return False
+
+    def best_trial(self, maximize: bool) -> optuna.trial.FrozenTrial:
+        return _trial(3, 1.0, 0.9)
+
+
+def test_a_final_model_besides_the_picks_starts_only_where_its_estimate_with_margin_fits() -> None:
+    """An SVM refit estimated at 2.5 s with its margin (1.7 s without) is not started in 2 s:
+    stopped by the budget, it would make no row and take the ensemble's time; its bag is taken
+    where one is at hand and fits, and a learner with neither says why. The room is measured with
+    the learner's study open in the worker, and keeps a fresh worker's start for the ensemble."""
+    from automl.search.budget import _Schedule
+
+    schedule = object.__new__(_Schedule)
+    left = 2.0 + allocation.RESTART + allocation.BLENDING + 1.0
+    clock = SimpleNamespace(left=lambda: left, closing=1.0)
+    schedule.learners, schedule.clock, schedule.maximize = [], clock, True
+    opened: list[str] = []
+    schedule.fits = SimpleNamespace(call=lambda request: opened.append(request.experiment.model))
+    made: list[tuple[str, bool, float]] = []
+
+    def refit(learner: _Ending, bag: bool = False, opened: bool = False, spare: float = 0) -> str:
+        assert opened
+        made.append((learner.exp.model, bag, spare))
+        return "made"
+
+    schedule._refit = refit  # type: ignore[method-assign]
+    fits, bagged, neither = _Ending(1.9, 0.5), _Ending(2.5, 0.5), _Ending(2.5, None)
+    too_big_a_bag, asked_refit = _Ending(2.5, 2.2), _Ending(2.5, 0.5, final="refit")
+    assert schedule._final(fits) == "made" and schedule._final(bagged) == "made"
+    spare = allocation.RESTART
+    assert made == [("refit 1.9, bag 0.5", False, spare), ("refit 2.5, bag 0.5", True, spare)]
+    for learner in (neither, too_big_a_bag, asked_refit):
+        result = schedule._final(learner)
+        assert result.error == (
+            "skipped: no time was left of the budget for its refit (2.5 s expected, 2.0 s left "
+            "beside the ensemble's)"
+        )
+        assert learner.study.user_attrs["result"]["error"] == result.error
+    assert len(made) == 2 and len(opened) == 5
+
+
+def test_a_refits_estimate_counts_the_bag_scored_beside_it_and_the_explanations_probe() -> None:
+    """A holdout learner of 10,000 rows (2,000 validated) whose best trial fitted in 1.0 s and
+    predicted in 0.1 s, 5,000 test rows of 10 columns: its refit, 1.5 x (1.0 / 0.8 + 0.1 x 2.5)
+    + 0.2; with its bag at hand, the bag's test score beside it, 1.5 x 0.1 x 2.5 + 0.2; and the
+    explanation's first prediction of 2,000 test rows, 1.5 x 0.1 (its permutations take a tenth
+    of what the cap leaves, never more than the cap)."""
+    desc = SimpleNamespace(cost=None, folds=1, repeats=1, rows=10_000, columns=10, outputs=1,
+                           test_rows=5_000, final="auto")  # fmt: skip
+    best = _trial(0, 1.2, 0.9)
+    best.set_user_attr("fit_time", 1.0)
+    best.set_user_attr("predict_time", 0.1)
+    best.set_user_attr("pid", 7)
+    exp = SimpleNamespace(artifacts=None, identity=lambda: {"model": "m"})
+    learner = Learner(exp=exp, desc=desc, study=None, n_trials=9)  # type: ignore[arg-type]
+    learner.trials = [best]
+    refit, beside, probe = 1.5 * (1.0 / 0.8 + 0.25) + 0.2, 1.5 * 0.25 + 0.2, 1.5 * 0.1
+    assert learner.refit_cost(True) == pytest.approx(refit + probe)  # no bag at hand
+    learner.live = 7  # the live worker holds its trial's model
+    assert learner.refit_cost(True) == pytest.approx(refit + probe + beside)
+    assert learner.fallback_cost(True) == pytest.approx(beside + probe)

@@ -10,13 +10,14 @@ from one-hot columns to the column they encode and normalised to sum to 1.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.inspection import permutation_importance
 
-from automl.fitting.winner import Winner
 from automl.plugin.types import Metric
+
+if TYPE_CHECKING:  # the budget's command reads this module's constants without scikit-learn
+    from automl.fitting.winner import Winner
 
 REPEATS = 5
 ROWS = 2000  # rows per repeat: the spread over repeats says how much this subsample matters
@@ -60,6 +61,8 @@ def _permutation(
     estimate = (time.perf_counter() - start) * len(names) * REPEATS
     if within is not None and estimate > within:
         return {**out, "skipped": f"not computed: about {estimate:.0f} s, beyond the budget's time"}
+    from sklearn.inspection import permutation_importance  # on use (see the imports above)
+
     found = permutation_importance(
         winner, X, y, scoring=scorer, n_repeats=REPEATS, random_state=seed,
         max_samples=min(1.0, ROWS / len(y)), n_jobs=1,

@@ -19,6 +19,7 @@ from functools import cached_property
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from automl.fitting import explain
 from automl.fitting.protocol import Description
 from automl.search import costs
 from automl.search.costs import Earlier
@@ -46,6 +47,10 @@ BLENDING = 0.5  # seconds for the ensemble's selection (measured: under 0.1 s on
 # file: on digits an extra-trees bag (5 x 200 trees) loads in 0.4 s and writes in 0.8 s, and the
 # quick start's ensemble of bags, left 1.0 s, was stopped by the budget.
 MEMBER = 0.25
+# What a member whose saved model is at hand costs, at this many seconds per MiB (at least MEMBER):
+# letter's extra-trees refit (40 MiB) loaded in 2.3 s and was written again in 1.9, and with a
+# forest's bag beside it outran the 3.1 s its ensemble had (2026-12-05, seed 0).
+SECONDS_PER_MIB = 0.1
 RESTART = 3.0  # seconds a fresh worker needs (spawn and imports) before it loads the data again
 SHORTEST = 0.2  # a trial given less than this is not started
 PREDICT_FLOOR = 1_000  # rows whose prediction costs about what a few rows' does (its fixed cost)
@@ -245,13 +250,18 @@ class Learner:
         if best is None:
             return 0.0
         if self.bagged(maximize):
-            return self._bag_cost(best)
+            return self._bag_cost(best) + self._explained(best, max(self.desc.folds, 1))
         share = self._trained  # of the rows, what a fold's fit saw
         if ROWS in best.user_attrs and self.desc.rows:  # a sample of them
             share = min(share, int(best.user_attrs[ROWS]) / self.desc.rows)
         fit = float(best.user_attrs.get(FIT_TIME, span(best) / max(self.desc.folds, 1)))
         predict = float(best.user_attrs.get(PREDICT_TIME, 0.0))
-        return 1.5 * (fit / share + predict * self._tested()) + 0.2
+        refit = 1.5 * (fit / share + predict * self._tested()) + 0.2
+        # A bag at hand of all rows' folds is scored beside the refit (automl.fitting.fitter): a
+        # prediction of the test split per fold model. Uncounted, a k-NN refit on adult estimated
+        # at 2.0 s took 5.7.
+        beside = ROWS not in best.user_attrs and self.held(maximize)
+        return refit + self._explained(best) + (self._bag_cost(best) if beside else 0.0)
 
     def _bag_cost(self, best: FrozenTrial) -> float:
         """Seconds its bag of ``best``'s fold models takes: each predicts the test split; nothing
@@ -259,12 +269,25 @@ class Learner:
         predict = float(best.user_attrs.get(PREDICT_TIME, 0.0))
         return 1.5 * predict * self._tested() * max(self.desc.folds, 1) + 0.2
 
+    def _explained(self, best: FrozenTrial, models: int = 1) -> float:
+        """Seconds the saved final model's explanation takes beyond what its cap allows it
+        (automl.fitting.explain): a tenth of the time the cap leaves, which never overruns the cap,
+        and first one prediction of at most ROWS test rows by ``models`` models to estimate it,
+        which may."""
+        if self.desc.columns > explain.MAX_COLUMNS:
+            return 0.0
+        predict = float(best.user_attrs.get(PREDICT_TIME, 0.0))
+        validated = max(self.desc.rows * (1 - self._trained), 1.0)
+        return 1.5 * predict * min(self.desc.test_rows, explain.ROWS) / validated * models
+
     def fallback_cost(self, maximize: bool) -> float:
         """Seconds the end must keep for it when it is not the leader: its bag's prediction where
         a bag is at hand (its final model, or the one it falls back to); nothing otherwise (its
         refit is made only if the time left allows)."""
         best = self.best_trial(maximize)
-        return self._bag_cost(best) if best is not None and self.held(maximize) else 0.0
+        if best is None or not self.held(maximize):
+            return 0.0
+        return self._bag_cost(best) + self._explained(best, max(self.desc.folds, 1))
 
     def _tested(self) -> float:
         """How many times a fold's prediction the test split's costs: its rows over a fold's
@@ -373,7 +396,7 @@ def reserve(
     """Seconds the end needs (but ``but``'s part): the leader's final model (the learner with the
     best validation score, the likely pick: its refit, or its bag), every other learner's bag
     where one is at hand, the ensemble, closing (and a fresh worker when the last one was
-    stopped). The other learners' refits are made after the search in what is left, cheapest
+    stopped). The other learners' refits are made after the search in what is left, best
     first; they do not end the search early: on a large table one SVM whose best trial saw a
     sample reserved 25 s of a 60 s budget for a refit on all rows, and the search stopped at 19 s."""
     waiting = [one for one in learners if one.complete and not one.refitted(maximize)]
@@ -389,5 +412,18 @@ def reserve(
 
 
 def blending(learners: Sequence[Learner]) -> float:
-    """Seconds the ensemble needs: its selection, and its candidates' models loaded and written."""
+    """Seconds the ensemble needs: its selection, and its candidates' models loaded and written.
+    Flat per candidate: only the members the selection keeps are loaded (usually a few), and
+    those too large for the time left are left out (automl.search.blend); by every candidate's
+    size, adult's end (seed 0) kept 9 s of 60 back for an ensemble that took 0.4."""
     return BLENDING + MEMBER * sum(1 for one in learners if one.complete)
+
+
+def member_cost(model: str | None) -> float:
+    """Seconds an ensemble member's saved model (None: not made yet) takes to load and to be
+    written into the ensemble's file."""
+    try:
+        size = os.path.getsize(model) if model else 0
+    except OSError:
+        size = 0
+    return max(MEMBER, SECONDS_PER_MIB * size / 2**20)

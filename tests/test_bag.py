@@ -15,7 +15,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from automl.fitting import bag, model_file
 from automl.fitting.fitter import Fitter
-from automl.fitting.protocol import FitTrial, Open, Refit
+from automl.fitting.protocol import Blend, FitTrial, Open, Refit
 from automl.fitting.winner import Winner
 from automl.plugin.manager import load_registry
 from automl.plugin.task import Task
@@ -227,3 +227,21 @@ def test_a_deep_learners_epoch_reporter_is_written_as_none() -> None:
     report = epoch_reporter(lambda step, value: False, "maximize")
     report(0, 0.5)  # judged, not pruned
     assert pickle.loads(pickle.dumps(report)) is None
+
+
+def test_an_ensemble_loads_only_the_members_its_selection_kept(tmp_path) -> None:
+    """A member of weight 0 is neither loaded nor saved: its file is never opened (here it does
+    not exist), and the ensemble's file reloads and predicts its reported test score exactly."""
+    fitter = Fitter()
+    desc = fitter.open(Open(_experiment(tmp_path, "linear", "classification", "cv")))
+    params = desc.space.complete({"C": 1.0})
+    trial = fitter.trial(FitTrial(0, params))
+    made = fitter.refit(Refit(params, str(tmp_path / "linear.model"), trial=0))
+    wrong = 1.0 - np.asarray(trial.predictions)  # every row's probabilities swapped: never kept
+    members = ((trial.predictions, made.predictions), (wrong, 1.0 - np.asarray(made.predictions)))
+    saved = tmp_path / "ensemble.model"
+    models = (str(tmp_path / "linear.model"), str(tmp_path / "absent.model"))
+    chosen = fitter.blend(Blend(members, 5, models, str(saved)))
+    assert chosen.weights == (1.0, 0.0) and chosen.model == str(saved)
+    assert len(model_file.load(saved).estimators) == 1
+    assert _score(saved, tmp_path, "accuracy", Task.BINARY) == chosen.test_score

@@ -94,3 +94,30 @@ def test_the_baseline_is_never_a_member_though_accuracy_ties_would_take_it() -> 
     refit = ResultRecord(best_trial=0, val_score=0.5, test_score=0.5, predictions="test")
     members = blend._members(learners, {"svm": refit, "dummy": refit})  # type: ignore[arg-type]
     assert [one.exp.model for one, _, _ in members] == ["svm"]
+
+
+def test_members_whose_models_would_not_load_in_the_time_left_are_left_out_largest_first(
+    tmp_path,
+) -> None:
+    """Saved models of 40, 20 and 1 MiB (sparse files; 0.1 s per MiB to load and write again,
+    0.5 s for the selection): in 2.5 s the 40 MiB one goes first, then the 20 MiB one (0.5 + 2.0
+    + 0.25 > 2.5); in 3.0 s those two fit. The best on validation stays even where it alone is
+    too large."""
+
+    def member(name: str, mib: int, val: float) -> tuple:
+        path = tmp_path / f"{name}.model"
+        with path.open("wb") as f:
+            f.truncate(mib * 2**20)
+        return (_learner(name, baseline=False), ResultRecord(val_score=val, model=str(path)), None)
+
+    members = [member("forest", 40, 0.90), member("trees", 20, 0.91), member("knn", 1, 0.92)]
+    arrays = (("forest-val", "forest-test"), ("trees-val", "trees-test"), ("knn-val", "knn-test"))
+    kept, kept_arrays = blend._within(members, arrays, 2.5, maximize=True)
+    assert [one.exp.model for one, _, _ in kept] == ["knn"]
+    assert kept_arrays == (("knn-val", "knn-test"),)
+    kept, _ = blend._within(members, arrays, 3.0, maximize=True)  # 0.5 + 2.0 + 0.25 fits
+    assert [one.exp.model for one, _, _ in kept] == ["trees", "knn"]
+    kept, _ = blend._within(members, arrays, 9.0, maximize=True)
+    assert len(kept) == 3
+    kept, _ = blend._within(members, arrays, 1.0, maximize=False)  # lowest is best: forest
+    assert [one.exp.model for one, _, _ in kept] == ["forest"]

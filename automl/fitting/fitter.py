@@ -357,8 +357,12 @@ class Fitter:
         test = scored(p.y_test, test_blend)
         importance = None
         if request.save is not None and request.models:
-            winner = Winner.ensemble([model_file.load(m) for m in request.models], chosen.weights)
-            made = [model_file.libraries(model_file.header(m)) for m in request.models]
+            # Only the members the selection kept are loaded: on letter every learner's final
+            # model (55 MB of forests among them) was loaded for an ensemble of a few, and the
+            # loading alone outran the ensemble's time.
+            used = [(m, w) for m, w in zip(request.models, chosen.weights, strict=True) if w > 0]
+            winner = Winner.ensemble([model_file.load(m) for m, _ in used], [w for _, w in used])
+            made = [model_file.libraries(model_file.header(m)) for m, _ in used]
             libraries = list(dict.fromkeys(name for each in made for name in each))
             importance = self._save(
                 winner, request.save, test, {}, started, request.cap, ENSEMBLE, libraries

@@ -20,7 +20,7 @@ import optuna
 from automl._version import __version__
 from automl.fitting import ensemble
 from automl.fitting.protocol import Blend, Open, Runner
-from automl.search.allocation import SHORTEST, Clock, Learner
+from automl.search.allocation import BLENDING, SHORTEST, Clock, Learner, member_cost
 from automl.search.study import provenance, study_name
 from automl.search.trials import evidence, model_path
 from automl.settings.experiment import Experiment
@@ -80,6 +80,29 @@ def _members(
     return members
 
 
+def _within(
+    members: list[tuple[Learner, ResultRecord, Any]],
+    arrays: tuple[tuple[Any, Any], ...],
+    cap: float,
+    maximize: bool,
+) -> tuple[list[tuple[Learner, ResultRecord, Any]], tuple[tuple[Any, Any], ...]]:
+    """The members whose saved models load and are written again within ``cap`` seconds: the
+    largest left out first, the best on validation never. Loading is what costs (a 40 MiB forest
+    2.3 s, automl.search.allocation.SECONDS_PER_MIB); an ensemble of the others beats none."""
+    sign = 1.0 if maximize else -1.0
+    top = max(range(len(members)), key=lambda i: sign * members[i][1].val_score)
+    kept = list(range(len(members)))
+    costs = {i: member_cost(members[i][1].model) for i in kept}
+    while BLENDING + sum(costs[i] for i in kept) > cap and len(kept) > 1:
+        largest = max((i for i in kept if i != top), key=lambda i: costs[i])
+        log.info(
+            "the ensemble leaves out %s: its model would take %.1f s to load and write, "
+            "beyond the %.1f s left", members[largest][0].exp.model, costs[largest], cap,
+        )  # fmt: skip
+        kept.remove(largest)
+    return [members[i] for i in kept], tuple(arrays[i] for i in kept)
+
+
 def blend(
     learners: Sequence[Learner],
     results: dict[str, ResultRecord],
@@ -107,9 +130,10 @@ def blend(
             for _, result, best in members
         )  # fmt: skip
         fits.call(Open(members[0][0].exp))
+        cap = max(clock.left() - clock.closing, SHORTEST)
+        members, arrays = _within(members, arrays, cap, maximize)
         models = tuple(r.model for _, r, _ in members if r.model)
         save = str(model_path(folder, board.study_name)) if len(models) == len(members) else None
-        cap = max(clock.left() - clock.closing, SHORTEST)
         chosen = fits.call(Blend(arrays, ensemble.SIZE, models, save, cap))
     except KeyboardInterrupt:
         raise

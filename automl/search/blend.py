@@ -93,11 +93,12 @@ def _within(
     top = max(range(len(members)), key=lambda i: sign * members[i][1].val_score)
     kept = list(range(len(members)))
     costs = {i: member_cost(members[i][1].model) for i in kept}
-    while BLENDING + sum(costs[i] for i in kept) > cap and len(kept) > 1:
+    while (needed := BLENDING + sum(costs[i] for i in kept)) > cap and len(kept) > 1:
         largest = max((i for i in kept if i != top), key=lambda i: costs[i])
         log.info(
-            "the ensemble leaves out %s: its model would take %.1f s to load and write, "
-            "beyond the %.1f s left", members[largest][0].exp.model, costs[largest], cap,
+            "the ensemble leaves out %s (%.1f s to load and write its model): its candidates "
+            "need %.1f s, %.1f s are left", members[largest][0].exp.model, costs[largest], needed,
+            cap,
         )  # fmt: skip
         kept.remove(largest)
     return [members[i] for i in kept], tuple(arrays[i] for i in kept)

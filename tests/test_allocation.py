@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import optuna
@@ -180,14 +181,16 @@ class _Ending:
 
 
 def test_a_final_model_besides_the_picks_starts_only_where_its_estimate_with_margin_fits() -> None:
-    """An SVM refit estimated at 2.5 s with its margin (1.7 s without) is not started in 2 s:
-    stopped by the budget, it would make no row and take the ensemble's time; its bag is taken
-    where one is at hand and fits, and a learner with neither says why. The room is measured with
-    the learner's study open in the worker, and keeps a fresh worker's start for the ensemble."""
+    """An SVM refit estimated at 2.5 s with its margin (1.7 s without) is not started where, with
+    a spare for the ensemble, it does not fit: stopped by the budget, it would make no row and
+    take the ensemble's time; its bag is taken where one is at hand and fits, and a learner with
+    neither says why. The room is measured with the learner's study open in the worker; the spare
+    beside each model is a fresh worker's start, or the model's estimate where that is less (a
+    model stopped short of a 0.2 s estimate costs the ensemble no restart's worth)."""
     from automl.search.budget import _Schedule
 
     schedule = object.__new__(_Schedule)
-    left = 2.0 + allocation.RESTART + allocation.BLENDING + 1.0
+    left = 4.5 + allocation.BLENDING + 1.0  # 4.5 s of room for final models
     clock = SimpleNamespace(left=lambda: left, closing=1.0)
     schedule.learners, schedule.clock, schedule.maximize = [], clock, True
     opened: list[str] = []
@@ -200,11 +203,16 @@ def test_a_final_model_besides_the_picks_starts_only_where_its_estimate_with_mar
         return "made"
 
     schedule._refit = refit  # type: ignore[method-assign]
-    fits, bagged, neither = _Ending(1.9, 0.5), _Ending(2.5, 0.5), _Ending(2.5, None)
-    too_big_a_bag, asked_refit = _Ending(2.5, 2.2), _Ending(2.5, 0.5, final="refit")
-    assert schedule._final(fits) == "made" and schedule._final(bagged) == "made"
-    spare = allocation.RESTART
-    assert made == [("refit 1.9, bag 0.5", False, spare), ("refit 2.5, bag 0.5", True, spare)]
+    cheap, fits, bagged = _Ending(0.2, None), _Ending(1.9, 0.5), _Ending(2.5, 0.5)
+    for learner in (cheap, fits, bagged):
+        assert schedule._final(learner) == "made"
+    assert made == [
+        ("refit 0.2, bag None", False, 0.2),
+        ("refit 1.9, bag 0.5", False, 1.9),
+        ("refit 2.5, bag 0.5", True, 0.5),
+    ]
+    neither, too_big_a_bag = _Ending(2.5, None), _Ending(2.5, 2.4)
+    asked_refit = _Ending(2.5, 0.5, final="refit")
     for learner in (neither, too_big_a_bag, asked_refit):
         result = schedule._final(learner)
         assert result.error == (
@@ -212,7 +220,33 @@ def test_a_final_model_besides_the_picks_starts_only_where_its_estimate_with_mar
             "beside the ensemble's)"
         )
         assert learner.study.user_attrs["result"]["error"] == result.error
-    assert len(made) == 2 and len(opened) == 5
+    slow = schedule._final(_Ending(4.0, None))  # beside a whole restart
+    assert slow.error.endswith("(4.0 s expected, 1.5 s left beside the ensemble's)")
+    assert len(made) == 3 and len(opened) == 7
+
+
+def test_a_bag_kept_only_in_its_file_counts_its_loading(tmp_path: Path) -> None:
+    """A bag the live worker does not hold is loaded from its file before it predicts: its cost
+    counts the loading at a saved model's rate (a forest's bag on magic, given 0.3 s, was stopped
+    at 0.4 before its first prediction); the live worker's own bag needs no loading."""
+    from automl.storage import bag_files
+
+    desc = SimpleNamespace(cost=None, folds=5, repeats=1, rows=10_000, columns=10, outputs=1,
+                           test_rows=1_000, final="auto")  # fmt: skip
+    best = _trial(0, 1.2, 0.9)
+    best.set_user_attr("predict_time", 0.01)
+    best.set_user_attr("pid", 7)
+    exp = SimpleNamespace(artifacts=str(tmp_path), identity=lambda: {"model": "m"})
+    learner = Learner(exp=exp, desc=desc, study=None, n_trials=9)  # type: ignore[arg-type]
+    learner.trials = [best]
+    bag = 1.5 * 0.01 * 1.0 * 5 + 0.2  # five fold models predict 1,000 test rows each
+    assert learner._bag_cost(best) == pytest.approx(bag)  # no file, nor a live holder
+    path = bag_files.path(str(tmp_path), learner._bag_key, 0)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"0" * 30 * 2**20)  # 30 MiB
+    assert learner._bag_cost(best) == pytest.approx(bag + 30 * allocation.SECONDS_PER_MIB)
+    learner.live = 7  # held by the live worker: nothing to load
+    assert learner._bag_cost(best) == pytest.approx(bag)
 
 
 def test_a_refits_estimate_counts_the_bag_scored_beside_it_and_the_explanations_probe() -> None:

@@ -269,3 +269,47 @@ def test_a_refits_estimate_counts_the_bag_scored_beside_it_and_the_explanations_
     learner.live = 7  # the live worker holds its trial's model
     assert learner.refit_cost(True) == pytest.approx(refit + probe + beside)
     assert learner.fallback_cost(True) == pytest.approx(beside + probe)
+
+
+class _Waiting:
+    """A learner at the end of its search, as the reserve sees it."""
+
+    def __init__(self, score: float, refit: float, bag: float) -> None:
+        self.score, self.refit, self.bag = score, refit, bag
+        self.complete = [object()]
+
+    def refitted(self, maximize: bool) -> bool:
+        return False
+
+    def best(self, maximize: bool) -> float:
+        return self.score
+
+    def refit_cost(self, maximize: bool) -> float:
+        return self.refit
+
+    def fallback_cost(self, maximize: bool) -> float:
+        return self.bag
+
+
+def test_the_search_keeps_time_for_the_leaders_final_model_and_the_next_bags_only() -> None:
+    """The end's reserve holds the leader's refit and the bags of the next KEPT - 1 learners; a
+    weaker learner's slow bag (an SVM predicting many test rows) does not end the search early,
+    and is made after it only where time is left."""
+    clock = SimpleNamespace(closing=1.0)
+    leader, second, third = (
+        _Waiting(0.9, 2.0, 0.5),
+        _Waiting(0.8, 9.0, 0.3),
+        _Waiting(0.7, 9.0, 0.2),
+    )
+    weak_and_slow = _Waiting(0.6, 20.0, 9.0)
+    learners = [weak_and_slow, third, leader, second]
+    ended = allocation.blending(learners) + 1.0
+    kept = allocation.reserve(learners, clock, True, False)  # type: ignore[arg-type]
+    assert allocation.KEPT == 3 and kept == pytest.approx(2.0 + 0.3 + 0.2 + ended)
+    assert allocation.reserve(learners, clock, True, True, but=second) == pytest.approx(  # type: ignore[arg-type]
+        2.0 + 0.2 + ended + allocation.RESTART
+    )
+    minimize = [_Waiting(s.score, s.refit, s.bag) for s in learners]  # now the lowest leads
+    assert allocation.reserve(minimize, clock, False, False) == pytest.approx(  # type: ignore[arg-type]
+        20.0 + 0.2 + 0.3 + ended
+    )

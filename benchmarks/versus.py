@@ -20,6 +20,11 @@ the harness's best single learner (by validation), and the pick's shortfall agai
 score on its own leaderboard, beside what the former rule (the best validation score) would have
 handed over. The summary counts wins, ties and losses per peer.
 
+Every run starts from scratch. With ``--shared-storage`` the seeds of a dataset share one storage
+(each seed still its own output folder and studies), as ``automl -m seed=0,1,2`` or a user's
+repeated runs do: what a learner's first trial cost under one seed tells the next seed's budget
+(automl.search.costs), which a benchmark of independent runs never shows.
+
     pip install -e ".[bench]"
     AUTOML_DATA=../shared/data python benchmarks/versus.py --tables TABLES --budgets 60 --seeds 0 1 2
 """
@@ -192,17 +197,29 @@ def write_files(name: str, folder: Path) -> tuple[Path, Path]:
     return train, test
 
 
+def shared_journal(work: Path, name: str, budget: float) -> Path:
+    """The storage the seeds of ``name`` share at ``budget`` under ``--shared-storage``."""
+    return work / "runs" / f"{name}-{budget:g}-shared.journal"
+
+
 def harness(
     name: str, train: Path, test: Path, budget: float, seed: int, work: Path,
-    settings: tuple[str, ...] = (),
+    settings: tuple[str, ...] = (), shared: bool = False, first: bool = True,
 ) -> dict:  # fmt: skip
     """The harness's command on the files (with ``settings``, as ``key=value``); from its
     leaderboard, the pick's test score, what the former rule (the best validation score) would
     have handed over, the best test score on the board (selection never sees it: it measures what
     the pick missed), the ensemble against the best single learner, and per learner how its final
-    model was made, with the bag's test score beside a refit's where both were made."""
+    model was made, with the bag's test score beside a refit's where both were made. ``shared``:
+    the storage is the one the dataset's seeds share, emptied for the ``first`` of them."""
     task = DATASETS[name][2]
     out = work / "runs" / f"{name}-{budget:g}-{seed}"
+    journal = shared_journal(work, name, budget)
+    if shared and first:
+        for stale in (journal, journal.with_name(journal.name + ".flock")):
+            stale.unlink(missing_ok=True)
+    if shared:
+        settings = (*settings, f"storage={journal}")
     command = [
         sys.executable, "-m", "automl.commands.cli", "dataset=csv", f"dataset.path={train}",
         f"dataset.test_path={test}", "dataset.target=target", f"budget={budget:g}", f"seed={seed}",
@@ -218,6 +235,7 @@ def harness(
     if done.returncode != 0 or not boards:
         return {"error": done.stderr.strip().splitlines()[-1:] or ["no leaderboard"], "wall": wall}
     whole = pd.read_csv(boards[0])
+    whole = whole[whole["seed"] == seed]  # a shared storage's board holds every seed's rows
     board = whole.dropna(subset=["val_score", "test_score"])
     maximize = task == "classification"  # accuracy; rmse for regression
     pick = board[board["pick"] == "*"].iloc[0]
@@ -514,10 +532,15 @@ def rules(
             scores: dict[str, list[float]] = {rule: [] for rule in [*RULES, "best"]}
             for seed in seeds:
                 results = work / "runs" / f"{name}-{budget:g}-{seed}" / "results"
-                if not (results / "automl.journal").is_file():
+                journal = results / "automl.journal"
+                if not journal.is_file():
+                    journal = shared_journal(work, name, budget)
+                if not journal.is_file():
                     continue
-                frame = leaderboard.rows(open_storage(f"{results}/automl.journal"), where=results)
-                frame = leaderboard.latest(frame).reset_index(drop=True)
+                frame = leaderboard.rows(open_storage(str(journal)), where=results)
+                frame = leaderboard.latest(frame[frame["seed"] == seed]).reset_index(drop=True)
+                if frame.empty:
+                    continue
                 maximize = not regression
                 order = selection.ordered(frame, maximize)
                 if not order:
@@ -585,6 +608,8 @@ def main() -> None:
                         help="only print the bag against the refit from the runs of --raw")  # fmt: skip
     parser.add_argument("--large", action="store_true",
                         help="only print the trials per learner on the large tables of --raw")  # fmt: skip
+    parser.add_argument("--shared-storage", action="store_true",
+                        help="the seeds of a dataset share one storage, as automl -m seed=0,1,2")  # fmt: skip
     parser.add_argument("--rules", action="store_true",
                         help="only print what each pick rule hands over on the runs in --work")  # fmt: skip
     args = parser.parse_args()
@@ -612,9 +637,12 @@ def main() -> None:
     for budget in args.budgets:
         for seed in args.seeds:
             for name in datasets:
-                made = harness(name, *files[name], budget, seed, args.work, tuple(args.set))
+                made = harness(name, *files[name], budget, seed, args.work, tuple(args.set),
+                               args.shared_storage, seed == args.seeds[0])  # fmt: skip
                 run = {"dataset": name, "budget": budget, "seed": seed, "settings": args.set,
                        "harness": made}  # fmt: skip
+                if args.shared_storage:
+                    run["storage"] = "shared"
                 for side in args.peers:
                     run[side] = peer(side, name, *files[name], budget, seed)
                 run = _with(stored, run)

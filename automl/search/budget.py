@@ -25,9 +25,10 @@ study's do; this module decides whose trial runs next and how long it may take
    last all), that best configuration first. A final model never is one fitted on a sample: a
    learner whose best trial saw one is refitted on all rows.
 3. **A hard cap per trial.** Every fit runs in the watched worker under a cap of the time left less
-   what the refits, the ensemble and the leaderboards still need; a fit past it is stopped, and the
-   trial is recorded as stopped by the budget. A learner whose cheapest configuration no longer fits
-   in what is left leaves the search, and the allocation says why.
+   what the end still needs (the leader's final model, the bags of the next two learners, the
+   ensemble and the leaderboards: the others' final models are made in what is left); a fit past
+   it is stopped, and the trial is recorded as stopped by the budget. A learner whose cheapest
+   configuration no longer fits in what is left leaves the search, and the allocation says why.
 4. **Final models, then an ensemble.** The best learner's final model first (the pick's), then
    the others', best first, each only where its estimate with its margin fits in what the
    ensemble and the closing leave (else its bag where one is at hand, else none, its row saying

@@ -246,8 +246,9 @@ class _Schedule:
                                  cap=self.cap)  # fmt: skip
 
     def cap(self) -> float:
-        """What the running trial may take: the time left less the other learners' refits, with
-        room for its own refit should it become its learner's best, and at most its share."""
+        """What the running trial may take: the time left less what the end needs for the other
+        learners (allocation.reserve), with room for its own refit should it become its
+        learner's best, and at most its share."""
         learner = self.running
         other = reserve(self.learners, self.clock, self.maximize, True, but=learner)
         ratio = learner.refit_ratio if learner is not None else 0.0
@@ -424,23 +425,25 @@ class _Schedule:
         took 2.4, 0.7 of it pickling 200 deep trees), and one stopped at 55 s of 60 left the
         ensemble, after the restart, 0.7 s.
 
-        The spare is the restart, or the estimate if less: a model stopped short of an estimate
-        of 0.3 s costs the ensemble no more than that estimate's overrun, and a whole restart kept
-        for each skipped the cheap ones (magic, seed 0: the tree's, k-NN's, the linear model's and
-        the dummy's final models were skipped and 6.7 s of the 60 were left over)."""
+        A model starts where its estimate fits beside a spare of the restart, or of the estimate
+        if less (a whole restart kept beside each skipped the cheap ones: on magic, seed 0, the
+        tree's, k-NN's, the linear model's and the dummy's, and 6.7 s of the 60 were left over);
+        once started, its cap keeps the whole restart where the room allows, since a cheap model
+        that stalls (k-NN's refit on adult, estimated at 2.0 s, took 5.7) is stopped at its cap,
+        and the fresh worker after it comes out of the ensemble's time."""
         maximize = self.maximize
         self.fits.call(Open(learner.exp))
         room = self._room()
         needed = learner.refit_cost(maximize)
         if learner.refitted(maximize) or needed + min(RESTART, needed) <= room:
-            return self._refit(learner, opened=True, spare=min(RESTART, needed))
+            return self._refit(learner, opened=True, spare=min(RESTART, max(room - needed, 0.0)))
         bag = learner.fallback_cost(maximize)  # its bag's prediction, where one is at hand
         if (
             learner.exp.final == "auto"
             and learner.held(maximize)
             and bag + min(RESTART, bag) <= room
         ):
-            return self._refit(learner, bag=True, opened=True, spare=min(RESTART, bag))  # ready
+            return self._refit(learner, bag=True, opened=True, spare=min(RESTART, room - bag))
         best = learner.best_trial(maximize)
         left = max(room - min(RESTART, needed), 0.0)
         result = ResultRecord(
@@ -483,7 +486,19 @@ class _Schedule:
         make its bag instead; ``opened``: its study is open in the worker already."""
         if not opened:
             self.fits.call(Open(learner.exp))  # a worker stopped by the last refit is replaced
-        return learner.loop.refit(max(self._room() - spare, least, SHORTEST), bag=bag)
+        result = learner.loop.refit(max(self._room() - spare, least, SHORTEST), bag=bag)
+        self._forget_stopped()
+        return result
+
+    def _forget_stopped(self) -> None:
+        """A worker stopped at a final model's cap took the fold models it held: from then on the
+        learners' bags are kept in their files only (loaded from there, at their cost), or
+        nowhere, and not taken for held by the live process."""
+        if not hasattr(self.fits, "pid"):
+            return  # fitting in this process: nothing is stopped
+        for one in self.learners:
+            if one.live is not None and one.live != self.fits.pid:
+                one.live = None
 
 
 def _predicted(learner: Learner, seconds: float, speed: float) -> str:

@@ -185,8 +185,9 @@ def test_a_final_model_besides_the_picks_starts_only_where_its_estimate_with_mar
     a spare for the ensemble, it does not fit: stopped by the budget, it would make no row and
     take the ensemble's time; its bag is taken where one is at hand and fits, and a learner with
     neither says why. The room is measured with the learner's study open in the worker; the spare
-    beside each model is a fresh worker's start, or the model's estimate where that is less (a
-    model stopped short of a 0.2 s estimate costs the ensemble no restart's worth)."""
+    a model starts beside is a fresh worker's start, or the model's estimate where that is less
+    (a whole restart beside each skipped the cheap ones); its cap keeps as much of the restart as
+    the room allows, since a cheap model that stalls is stopped and the worker started again."""
     from automl.search.budget import _Schedule
 
     schedule = object.__new__(_Schedule)
@@ -206,10 +207,10 @@ def test_a_final_model_besides_the_picks_starts_only_where_its_estimate_with_mar
     cheap, fits, bagged = _Ending(0.2, None), _Ending(1.9, 0.5), _Ending(2.5, 0.5)
     for learner in (cheap, fits, bagged):
         assert schedule._final(learner) == "made"
-    assert made == [
-        ("refit 0.2, bag None", False, 0.2),
-        ("refit 1.9, bag 0.5", False, 1.9),
-        ("refit 2.5, bag 0.5", True, 0.5),
+    assert made == [  # started beside the restart's room, or the estimate's if less; capped
+        ("refit 0.2, bag None", False, allocation.RESTART),  # with the restart kept, if it fits:
+        ("refit 1.9, bag 0.5", False, 4.5 - 1.9),  # one that stalls is stopped before the
+        ("refit 2.5, bag 0.5", True, allocation.RESTART),  # ensemble's time
     ]
     neither, too_big_a_bag = _Ending(2.5, None), _Ending(2.5, 2.4)
     asked_refit = _Ending(2.5, 0.5, final="refit")
@@ -274,9 +275,10 @@ def test_a_refits_estimate_counts_the_bag_scored_beside_it_and_the_explanations_
 class _Waiting:
     """A learner at the end of its search, as the reserve sees it."""
 
-    def __init__(self, score: float, refit: float, bag: float) -> None:
+    def __init__(self, score: float, refit: float, bag: float, baseline: bool = False) -> None:
         self.score, self.refit, self.bag = score, refit, bag
         self.complete = [object()]
+        self.desc = SimpleNamespace(baseline=baseline)
 
     def refitted(self, maximize: bool) -> bool:
         return False
@@ -292,24 +294,56 @@ class _Waiting:
 
 
 def test_the_search_keeps_time_for_the_leaders_final_model_and_the_next_bags_only() -> None:
-    """The end's reserve holds the leader's refit and the bags of the next KEPT - 1 learners; a
-    weaker learner's slow bag (an SVM predicting many test rows) does not end the search early,
-    and is made after it only where time is left."""
+    """The end's reserve holds the leader's refit and the bags of the next KEPT - 1 learners (each
+    with the spare the end starts it beside); a weaker learner's slow bag (an SVM predicting many
+    test rows) does not end the search early, and is made after it only where time is left. A
+    baseline, never an ensemble member, takes no place among them."""
     clock = SimpleNamespace(closing=1.0)
     leader, second, third = (
         _Waiting(0.9, 2.0, 0.5),
         _Waiting(0.8, 9.0, 0.3),
         _Waiting(0.7, 9.0, 0.2),
     )
-    weak_and_slow = _Waiting(0.6, 20.0, 9.0)
-    learners = [weak_and_slow, third, leader, second]
+    weak_and_slow, baseline = _Waiting(0.6, 20.0, 9.0), _Waiting(0.85, 0.1, 0.1, baseline=True)
+    learners = [weak_and_slow, third, baseline, leader, second]
     ended = allocation.blending(learners) + 1.0
     kept = allocation.reserve(learners, clock, True, False)  # type: ignore[arg-type]
-    assert allocation.KEPT == 3 and kept == pytest.approx(2.0 + 0.3 + 0.2 + ended)
+    assert allocation.KEPT == 3 and kept == pytest.approx(2.0 + 0.6 + 0.4 + ended)
     assert allocation.reserve(learners, clock, True, True, but=second) == pytest.approx(  # type: ignore[arg-type]
-        2.0 + 0.2 + ended + allocation.RESTART
+        2.0 + 0.4 + ended + allocation.RESTART
+    )
+    assert allocation.reserve(learners, clock, True, False, but=leader) == pytest.approx(  # type: ignore[arg-type]
+        0.6 + 0.4 + ended  # the running leader's refit is counted by its own cap
     )
     minimize = [_Waiting(s.score, s.refit, s.bag) for s in learners]  # now the lowest leads
     assert allocation.reserve(minimize, clock, False, False) == pytest.approx(  # type: ignore[arg-type]
-        20.0 + 0.2 + 0.3 + ended
+        20.0 + 0.4 + 0.6 + ended
     )
+    tied = [_Waiting(0.9, 5.0, 0.1), _Waiting(0.9, 2.0, 0.1), _Waiting(0.5, 1.0, 0.1)]
+    assert allocation.reserve(tied, clock, True, False) == pytest.approx(  # type: ignore[arg-type]
+        2.0 + 0.2 + 0.2 + allocation.blending(tied) + 1.0  # the cheaper of a tie leads
+    )
+
+
+def test_a_worker_stopped_at_a_final_models_cap_takes_the_bags_it_held() -> None:
+    """After a final model stopped by its cap (the worker gone, or a fresh one started), no
+    learner's bag is taken for held by the live process: it is loaded from its file, at its
+    cost, or is not at hand; with fits in this process nothing is stopped."""
+    from automl.search.budget import _Schedule
+
+    schedule = object.__new__(_Schedule)
+    clock = SimpleNamespace(left=lambda: 30.0, closing=1.0)
+    first, second = SimpleNamespace(live=7, complete=[]), SimpleNamespace(live=7, complete=[])
+    schedule.learners, schedule.clock = [first, second], clock
+    loop = SimpleNamespace(refit=lambda seconds, bag: "stopped")
+    learner = SimpleNamespace(loop=loop)
+    schedule.fits = SimpleNamespace(pid=7)  # the same worker: still held
+    assert schedule._refit(learner, opened=True) == "stopped"  # type: ignore[arg-type]
+    assert first.live == 7 and second.live == 7
+    schedule.fits = SimpleNamespace(pid=None)  # stopped: the worker is gone
+    schedule._refit(learner, opened=True)  # type: ignore[arg-type]
+    assert first.live is None and second.live is None
+    first.live = 7
+    schedule.fits = SimpleNamespace()  # in this process
+    schedule._refit(learner, opened=True)  # type: ignore[arg-type]
+    assert first.live == 7

@@ -293,8 +293,8 @@ class Learner:
         return 1.5 * predict * min(self.desc.test_rows, explain.ROWS) / validated * models
 
     def fallback_cost(self, maximize: bool) -> float:
-        """Seconds the end must keep for it when it is not the leader: its bag's prediction where
-        a bag is at hand (its final model, or the one it falls back to); nothing otherwise (its
+        """Seconds the end must keep for it when it is next to the leader: its bag's prediction
+        where a bag is at hand (its final model, or the one it falls back to); nothing otherwise (its
         refit is made only if the time left allows)."""
         best = self.best_trial(maximize)
         if best is None or not self.held(maximize):
@@ -414,16 +414,21 @@ def reserve(
     rows, and the search stopped at 19 s; and with every learner's bag kept, adult's search (seed
     0) ended at 34 s of 60, 9 s of its 23 s kept for an SVM's bag predicting 16,000 rows, which
     the end then had no room for."""
-    waiting = [one for one in learners if one.complete and not one.refitted(maximize)]
     sign = 1.0 if maximize else -1.0
     scored = [one for one in learners if one.best(maximize) is not None]
+    scored.sort(key=lambda one: one.refit_cost(maximize))  # ties: the cheaper, as the end does
     scored.sort(key=lambda one: -sign * (one.best(maximize) or 0.0))
-    leader, near = (scored[0], scored[1:KEPT]) if scored else (None, [])
-    ends = sum(
-        one.refit_cost(maximize) if one is leader else one.fallback_cost(maximize)
-        for one in waiting
-        if one is not but and (one is leader or one in near)
-    )
+    leader = scored[0] if scored else None
+    near = [one for one in scored[1:] if not one.desc.baseline][: KEPT - 1]  # never a member
+    ends = 0.0
+    for one in learners:
+        if not one.complete or one.refitted(maximize) or one is but:
+            continue
+        if one is leader:
+            ends += one.refit_cost(maximize)
+        elif any(one is other for other in near):
+            bag = one.fallback_cost(maximize)
+            ends += bag + min(RESTART, bag)  # as the end starts one (budget._Schedule._final)
     return ends + blending(learners) + clock.closing + (RESTART if dead else 0.0)
 
 

@@ -613,6 +613,7 @@ def main() -> None:
     parser.add_argument("--rules", action="store_true",
                         help="only print what each pick rule hands over on the runs in --work")  # fmt: skip
     args = parser.parse_args()
+    args.work = args.work.resolve()  # the harness runs in its run's folder
     if args.tables is not None:
         add_tables(args.tables)
     datasets = args.datasets or list(DATASETS)
@@ -626,7 +627,8 @@ def main() -> None:
     stored = _stored(args.peers_from)
     if args.table or args.bags or args.large:
         runs = [json.loads(line) for line in args.raw.read_text().splitlines() if line.strip()]
-        runs = [_with(stored, r) for r in runs if r.get("settings", []) == args.set]
+        runs = [_with(stored, r) for r in runs if r.get("settings", []) == args.set
+                and r.get("storage") == ("shared" if args.shared_storage else None)]  # fmt: skip
         if args.large:
             large(runs, args.budgets, datasets, trained)
         else:

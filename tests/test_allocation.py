@@ -15,6 +15,7 @@ from optuna.trial import TrialState, create_trial
 from automl.plugin.types import Cost
 from automl.search import allocation, costs
 from automl.search.allocation import Learner, eci, next_learner
+from automl.storage import bag_files
 
 START = datetime.datetime(2026, 1, 1)
 
@@ -230,8 +231,6 @@ def test_a_bag_kept_only_in_its_file_counts_its_loading(tmp_path: Path) -> None:
     """A bag the live worker does not hold is loaded from its file before it predicts: its cost
     counts the loading at a saved model's rate (a forest's bag on magic, given 0.3 s, was stopped
     at 0.4 before its first prediction); the live worker's own bag needs no loading."""
-    from automl.storage import bag_files
-
     desc = SimpleNamespace(cost=None, folds=5, repeats=1, rows=10_000, columns=10, outputs=1,
                            test_rows=1_000, final="auto")  # fmt: skip
     best = _trial(0, 1.2, 0.9)
@@ -250,7 +249,9 @@ def test_a_bag_kept_only_in_its_file_counts_its_loading(tmp_path: Path) -> None:
     assert learner._bag_cost(best) == pytest.approx(bag)
 
 
-def test_a_refits_estimate_counts_the_bag_scored_beside_it_and_the_explanations_probe() -> None:
+def test_a_refits_estimate_counts_the_bag_scored_beside_it_and_the_explanations_probe(
+    tmp_path: Path,
+) -> None:
     """A holdout learner of 10,000 rows (2,000 validated) whose best trial fitted in 1.0 s and
     predicted in 0.1 s, 5,000 test rows of 10 columns: its refit, 1.5 x (1.0 / 0.8 + 0.1 x 2.5)
     + 0.2; with its bag at hand, the bag's test score beside it, 1.5 x 0.1 x 2.5 + 0.2; and the
@@ -270,6 +271,13 @@ def test_a_refits_estimate_counts_the_bag_scored_beside_it_and_the_explanations_
     learner.live = 7  # the live worker holds its trial's model
     assert learner.refit_cost(True) == pytest.approx(refit + probe + beside)
     assert learner.fallback_cost(True) == pytest.approx(beside + probe)
+    learner.live = 8  # a replaced worker: a bag kept in its file is not loaded to be scored
+    exp.artifacts = str(tmp_path)
+    kept = bag_files.path(str(tmp_path), learner._bag_key, 0)
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"0" * 2**20)
+    assert learner.refit_cost(True) == pytest.approx(refit + probe)
+    assert learner.fallback_cost(True) == pytest.approx(beside + 0.25 + probe)  # loaded: 1 MiB
 
 
 class _Waiting:

@@ -105,6 +105,33 @@ def test_a_refit_where_the_bag_is_at_hand_reports_both(tmp_path) -> None:
     assert alone.final == "bag" and refit.bag_score == alone.test_score
 
 
+def test_a_bag_kept_only_in_its_file_is_not_loaded_to_be_scored_beside_a_refit(tmp_path) -> None:
+    """A worker started after the trial (a stopped one replaced) finds the bag in its file: a refit
+    does not load it to score it beside (a large forest's bag loads slower than it refits), and
+    its file goes once the final model is made; asked for the bag, it loads it."""
+    artifacts = tmp_path / "artifacts"
+    exp = _experiment(tmp_path, "linear", "classification", "cv", final="refit",
+                      artifacts=str(artifacts))  # fmt: skip
+    fitter = Fitter()
+    desc = fitter.open(Open(exp))
+    configurations = [desc.space.complete({"C": 1.0}), desc.space.complete({"C": 0.01})]
+    for number, params in enumerate(configurations):
+        fitter.trial(FitTrial(number, params))
+    (kept,) = (artifacts / "bags").iterdir()  # the best trial's bag, in its file
+    number = int(kept.stem.rsplit("-", 1)[1])
+    copy = kept.read_bytes()
+    fresh = Fitter()  # the replaced worker
+    fresh.open(Open(exp))
+    refit = fresh.refit(Refit(configurations[number], trial=number))
+    assert refit.final == "refit" and refit.fit_time > 0 and refit.bag_score is None
+    assert not kept.exists()
+    kept.write_bytes(copy)
+    again = Fitter()
+    again.open(Open(exp))
+    bagged = again.refit(Refit(configurations[number], trial=number, bag=True))
+    assert bagged.final == "bag" and bagged.fit_time == 0.0 and not kept.exists()
+
+
 def test_auto_is_the_bag_under_cross_validation_and_the_refit_under_a_holdout(tmp_path) -> None:
     """A holdout's bag is one model of 80% of the rows, which measured worse than a refit on all
     of them (benchmarks/RESULTS.md); k fold models averaged measured better. Under a holdout the

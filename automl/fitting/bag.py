@@ -95,6 +95,11 @@ class Bags:
         if former is not None and former.number != kept.number:
             path(self.folder, study, former.number).unlink(missing_ok=True)
 
+    def holds(self, study: str, number: int | None) -> bool:
+        """Whether the fold models of trial ``number`` of ``study`` are in this process's memory."""
+        held = self._kept.get(study)
+        return held is not None and number is not None and held.number == number
+
     def take(self, study: str, number: int | None) -> Kept | None:
         """The fold models of trial ``number`` of ``study``: held in memory, or kept in a file."""
         held = self._kept.get(study)

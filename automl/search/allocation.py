@@ -234,8 +234,11 @@ class Learner:
         best = self.best_trial(maximize)
         if best is None or POPULATION in best.user_attrs:
             return False  # a population's fold models are kept by none
-        live = self.live is not None and best.user_attrs.get(PID) == self.live
-        return live or bag_files.kept(self.exp.artifacts, self._bag_key, best.number)
+        return self._live(best) or bag_files.kept(self.exp.artifacts, self._bag_key, best.number)
+
+    def _live(self, best: FrozenTrial) -> bool:
+        """Whether the live worker fitted ``best`` and so holds its fold models in memory."""
+        return self.live is not None and best.user_attrs.get(PID) == self.live
 
     @property
     def refit_ratio(self) -> float:
@@ -262,10 +265,11 @@ class Learner:
         fit = float(best.user_attrs.get(FIT_TIME, span(best) / max(self.desc.folds, 1)))
         predict = float(best.user_attrs.get(PREDICT_TIME, 0.0))
         refit = 1.5 * (fit / share + predict * self._tested()) + 0.2
-        # A bag at hand of all rows' folds is scored beside the refit (automl.fitting.fitter): a
-        # prediction of the test split per fold model. Uncounted, a k-NN refit on adult estimated
-        # at 2.0 s took 5.7.
-        beside = ROWS not in best.user_attrs and self.held(maximize)
+        # A bag of all rows' folds that the live worker holds is scored beside the refit
+        # (automl.fitting.fitter; one kept only in its file is not loaded for it): a prediction
+        # of the test split per fold model. Uncounted, a k-NN refit on adult estimated at 2.0 s
+        # took 5.7.
+        beside = ROWS not in best.user_attrs and self._live(best)
         return refit + self._explained(best) + (self._bag_cost(best) if beside else 0.0)
 
     def _bag_cost(self, best: FrozenTrial) -> float:
@@ -275,8 +279,7 @@ class Learner:
         0.3 s and stopped at 0.4, before its first prediction."""
         predict = float(best.user_attrs.get(PREDICT_TIME, 0.0))
         cost = 1.5 * predict * self._tested() * max(self.desc.folds, 1) + 0.2
-        live = self.live is not None and best.user_attrs.get(PID) == self.live
-        if not live and bag_files.kept(self.exp.artifacts, self._bag_key, best.number):
+        if not self._live(best) and bag_files.kept(self.exp.artifacts, self._bag_key, best.number):
             path = bag_files.path(str(self.exp.artifacts), self._bag_key, best.number)
             cost += member_cost(str(path))
         return cost

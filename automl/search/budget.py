@@ -398,6 +398,12 @@ class _Schedule:
         ranked.sort(key=lambda one: -sign * (one.best(maximize) or 0.0))
         for learner in ranked:  # the pick: the best learner whose refit succeeds, at any cost
             bag = self._bag_instead(learner)  # no overrun: its bag
+            if bag:
+                log.info(
+                    "%s: its bag instead of a refit on all rows: the refit is expected to take "
+                    "%.1f s, %.1f s are left beside the ensemble's", learner.exp.model,
+                    learner.refit_cost(maximize) / 1.5, self._room(),
+                )  # fmt: skip
             if self._no_time_for(learner) and not bag:
                 self.overrun = True
             result = self._refit(learner, PICK_CAP * learner.refit_cost(maximize), bag)

@@ -217,9 +217,9 @@ class Fitter:
         ``cap`` leaves time.
 
         A bag kept only in its file is loaded to be the final model, not to be scored beside a
-        refit: on letter an extra-trees bag of 165 MB, counted at a saved model's loading rate,
-        made the refit's estimate 19 s where the refit takes 2, and the pick was handed over as
-        its holdout model."""
+        refit: on letter (forests' bags of tens to 165 MB on disk) that loading, counted at a
+        saved model's rate, priced the pick's 1 s refit above the time left, and the pick was
+        handed over as its holdout model."""
         started = time.monotonic()
         resolved = self._opened()
         wanted = request.bag or resolved.final == "bag"

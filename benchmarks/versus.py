@@ -216,7 +216,9 @@ def harness(
     out = work / "runs" / f"{name}-{budget:g}-{seed}"
     journal = shared_journal(work, name, budget)
     if shared and first:
-        for stale in (journal, journal.with_name(journal.name + ".flock")):
+        from automl.storage.urls import KernelLock  # the journal's lock file, beside it
+
+        for stale in (journal, journal.with_name(journal.name + KernelLock.SUFFIX)):
             stale.unlink(missing_ok=True)
     if shared:
         settings = (*settings, f"storage={journal}")

@@ -417,10 +417,7 @@ def reserve(
     rows, and the search stopped at 19 s; and with every learner's bag kept, adult's search (seed
     0) ended at 34 s of 60, 9 s of its 23 s kept for an SVM's bag predicting 16,000 rows, which
     the end then had no room for."""
-    sign = 1.0 if maximize else -1.0
-    scored = [one for one in learners if one.best(maximize) is not None]
-    scored.sort(key=lambda one: one.refit_cost(maximize))  # ties: the cheaper, as the end does
-    scored.sort(key=lambda one: -sign * (one.best(maximize) or 0.0))
+    scored = ranked(learners, maximize)
     leader = scored[0] if scored else None
     near = [one for one in scored[1:] if not one.desc.baseline][: KEPT - 1]  # never a member
     ends = 0.0
@@ -430,9 +427,25 @@ def reserve(
         if one is leader:
             ends += one.refit_cost(maximize)
         elif any(one is other for other in near):
-            bag = one.fallback_cost(maximize)
-            ends += bag + min(RESTART, bag)  # as the end starts one (budget._Schedule._final)
+            ends += with_spare(one.fallback_cost(maximize))
     return ends + blending(learners) + clock.closing + (RESTART if dead else 0.0)
+
+
+def ranked(learners: Sequence[Learner], maximize: bool) -> list[Learner]:
+    """The learners with a validation score, best first, ties to the cheaper refit: the order in
+    which the end makes their final models (budget._Schedule.refits)."""
+    sign = 1.0 if maximize else -1.0
+    scored = [one for one in learners if one.best(maximize) is not None]
+    scored.sort(key=lambda one: one.refit_cost(maximize))
+    scored.sort(key=lambda one: -sign * (one.best(maximize) or 0.0))
+    return scored
+
+
+def with_spare(seconds: float) -> float:
+    """What a final model estimated at ``seconds`` needs to be started at the end: its estimate
+    and a spare for a fresh worker's start should it be stopped, or of the estimate if less
+    (budget._Schedule._final)."""
+    return seconds + min(RESTART, seconds)
 
 
 def blending(learners: Sequence[Learner]) -> float:

@@ -72,9 +72,11 @@ from automl.search.allocation import (
     blending,
     first_cost,
     next_learner,
+    ranked,
     reserve,
     share,
     speed_of,
+    with_spare,
 )
 from automl.search.recovery import recover, retry_stale
 from automl.search.study import Summary, open_study, summarize
@@ -392,11 +394,8 @@ class _Schedule:
         estimate; :func:`run` says by how much the budget was exceeded."""
         results: dict[str, ResultRecord] = {}
         maximize = self.maximize
-        ranked = [one for one in self.learners if one.complete]
-        sign = 1.0 if maximize else -1.0
-        ranked.sort(key=lambda one: one.refit_cost(maximize))
-        ranked.sort(key=lambda one: -sign * (one.best(maximize) or 0.0))
-        for learner in ranked:  # the pick: the best learner whose refit succeeds, at any cost
+        order = ranked(self.learners, maximize)
+        for learner in order:  # the pick: the best learner whose refit succeeds, at any cost
             bag = self._bag_instead(learner)  # no overrun: its bag
             if bag:
                 log.info(
@@ -411,7 +410,7 @@ class _Schedule:
                 results[learner.exp.model] = result
                 if not result.error:
                     break
-        for learner in (one for one in ranked if one.exp.model not in results):
+        for learner in (one for one in order if one.exp.model not in results):
             made = self._final(learner)
             if made is not None:
                 results[learner.exp.model] = made
@@ -441,14 +440,10 @@ class _Schedule:
         self.fits.call(Open(learner.exp))
         room = self._room()
         needed = learner.refit_cost(maximize)
-        if learner.refitted(maximize) or needed + min(RESTART, needed) <= room:
+        if learner.refitted(maximize) or with_spare(needed) <= room:
             return self._refit(learner, opened=True, spare=min(RESTART, max(room - needed, 0.0)))
         bag = learner.fallback_cost(maximize)  # its bag's prediction, where one is at hand
-        if (
-            learner.exp.final == "auto"
-            and learner.held(maximize)
-            and bag + min(RESTART, bag) <= room
-        ):
+        if learner.exp.final == "auto" and learner.held(maximize) and with_spare(bag) <= room:
             return self._refit(learner, bag=True, opened=True, spare=min(RESTART, room - bag))
         best = learner.best_trial(maximize)
         left = max(room - min(RESTART, needed), 0.0)

@@ -347,7 +347,9 @@ def eci(learner: Learner, best: float | None, maximize: bool) -> float:
     return max(own, 2 * abs(best - value) / rate if rate > 0 else math.inf)
 
 
-def next_learner(learners: Sequence[Learner], maximize: bool) -> Learner | None:
+def next_learner(
+    learners: Sequence[Learner], maximize: bool, left: float | None = None
+) -> Learner | None:
     """The learner whose trial runs next: the lowest estimated cost for improvement (FLAML's
     ECI, :func:`eci`), where a learner not yet started counts what its first trial is expected to
     cost (:func:`first_cost`), as FLAML counts its learners' relative costs: the cheap ones start
@@ -355,7 +357,16 @@ def next_learner(learners: Sequence[Learner], maximize: bool) -> Learner | None:
     also says when a learner's next portfolio configurations run. On a 36,000-row table a round
     robin of the portfolios spent 20 s of 60 on the second and third configurations of SVM, k-NN
     and the forests, and LightGBM, the best, ran two trials; on a 16,500-row table CatBoost's
-    first trial, started in its turn, ran out 19.5 s of 60 and was stopped."""
+    first trial, started in its turn, ran out 19.5 s of 60 and was stopped.
+
+    With ``left``, the seconds the search has left, a learner not yet started waits no longer than
+    its first trial still fits its equal share of them (:func:`share`): its cost is at most the
+    time the others may take before that share falls below its expected first trial (:func:`slack`)
+    (not for one whose first trial was only ever stopped: a share that once ran out may again).
+    Else a learner expected to take a few seconds waits behind a cheap leader's steady small
+    improvements until its share no longer holds it, and leaves the search without a trial: on
+    nursery (seed 0) a decision tree ran 317 trials while LightGBM and XGBoost waited, and were
+    left 1.9 s and 2.8 s of the budget."""
     open_ = [one for one in learners if not one.skipped and not one.done]
     if not open_:
         return None
@@ -366,10 +377,25 @@ def next_learner(learners: Sequence[Learner], maximize: bool) -> Learner | None:
     # once every learner has, each trial's choice costs no pass over their first trials.
     speed = speed_of(learners) if any(not one.finished for one in open_) else 1.0
 
+    untried = sum(1 for one in learners if not one.skipped and not one.finished)
+
     def cost(one: Learner) -> float:
-        return eci(one, best, maximize) if one.finished else first_cost(one, speed)
+        if one.finished:
+            return eci(one, best, maximize)
+        expected = first_cost(one, speed)
+        if left is None or (one.earlier.stopped and not one.earlier.finished):
+            return expected  # only stopped before: nothing says a share would hold it
+        return min(expected, slack(expected, left, untried))
 
     return min(open_, key=cost)  # ties: the earlier learner
+
+
+def slack(expected: float, left: float, untried: int) -> float:
+    """Seconds the other learners may take of the ``left`` ones before the equal share of the
+    ``untried`` learners no longer holds a first trial expected to take ``expected`` seconds; for
+    one it does not hold now, its whole expected cost: starting it at once would not help it."""
+    room = left - untried * expected
+    return room if room >= 0 else expected
 
 
 def speed_of(learners: Sequence[Learner]) -> float:

@@ -413,9 +413,7 @@ def bags(runs: list[dict], budgets: list[float], datasets: list[str], rows: Any 
     development rows, from runs with ``final=refit``, where both were made of the same best
     trial: per dataset the mean over learners and seeds of bag minus refit (points of accuracy; for
     RMSE, percent of the refit's, signed so that > 0 means the bag is better)."""
-    print("| dataset | budget s | learners x seeds | bag - refit (mean) | bag better / tie / "
-          "worse |")  # fmt: skip
-    print("| --- | ---: | ---: | ---: | --- |")
+    header = True  # printed above the first row: runs without final=refit have none
     for budget in budgets:
         means, each = [], []
         for name in datasets:
@@ -431,6 +429,10 @@ def bags(runs: list[dict], budgets: list[float], datasets: list[str], rows: Any 
                                  else 100 * (bag - refit))  # fmt: skip
             if not gains:
                 continue
+            if header:
+                print("| dataset | budget s | learners x seeds | bag - refit (mean) | bag better / "
+                      "tie / worse |\n| --- | ---: | ---: | ---: | --- |")  # fmt: skip
+                header = False
             each += gains
             means.append(statistics.fmean(gains))
             better = sum(g > 1e-9 for g in gains)
@@ -456,6 +458,8 @@ def large(runs: list[dict], budgets: list[float], datasets: list[str], rows: dic
     boosting learner is the one with the best mean validation score (runs recorded before the
     scores were: the one with the most trials); its trials count the pruned ones, each a
     configuration measured and rejected on its first folds, and the completed ones alone."""
+    print("| dataset | training rows | budget s | pick's test score (mean) | trials per learner "
+          "(mean over seeds) |\n| --- | ---: | ---: | ---: | --- |")  # fmt: skip
     for budget in budgets:
         boosted, stopped = [], []
         for name in datasets:

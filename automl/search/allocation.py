@@ -443,9 +443,7 @@ def reserve(
     rows, and the search stopped at 19 s; and with every learner's bag kept, adult's search (seed
     0) ended at 34 s of 60, 9 s of its 23 s kept for an SVM's bag predicting 16,000 rows, which
     the end then had no room for."""
-    scored = ranked(learners, maximize)
-    leader = scored[0] if scored else None
-    near = [one for one in scored[1:] if not one.desc.baseline][: KEPT - 1]  # never a member
+    leader, *near = kept(learners, maximize) or [None]
     ends = 0.0
     for one in learners:
         if not one.complete or one.refitted(maximize) or one is but:
@@ -455,6 +453,13 @@ def reserve(
         elif any(one is other for other in near):
             ends += with_spare(one.fallback_cost(maximize))
     return ends + blending(learners) + clock.closing + (RESTART if dead else 0.0)
+
+
+def kept(learners: Sequence[Learner], maximize: bool) -> list[Learner]:
+    """The learners whose final models the search keeps time for (:func:`reserve`): the leader,
+    and the ``KEPT - 1`` next to it but a baseline (never an ensemble member)."""
+    scored = ranked(learners, maximize)
+    return scored[:1] + [one for one in scored[1:] if not one.desc.baseline][: KEPT - 1]
 
 
 def ranked(learners: Sequence[Learner], maximize: bool) -> list[Learner]:
